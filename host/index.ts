@@ -11,3 +11,4 @@ export type { ConfView } from './cluster/conf-view.js';
 export type { Logger } from './runtime/logger.js';
 export * from './runtime/module-manifest.js';
 export * from './util/size.js';
+export { formatKeyring } from './cluster/keyring.js';

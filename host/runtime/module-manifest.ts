@@ -97,8 +97,6 @@ export interface CommandDecl<A extends TObject = TObject, R extends TSchema = TS
   result?: R;
   /** Plain-text layout of the result (rbd's where rbd has one); JSON when absent. */
   render?: (result: Static<R>, args: Static<A>) => string;
-  /** False for commands that run before a cluster exists (`cluster create`). */
-  needsCluster?: boolean;
   handler: (args: Static<A>, ctx: CommandContext) => Promise<Static<R> | undefined>;
 }
 

@@ -1,0 +1,84 @@
+/**
+ * The one ajv instance: compiles every command's schemas once, when its module loads
+ * (fastify's compileSchemasForValidation), and turns ajv's terse errors into CLI text.
+ * Modules never validate: handlers receive arguments that are already checked and coerced.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { TSchema } from '@sinclair/typebox';
+import { err } from '../errors.js';
+
+const addFormats = addFormatsModule.default;
+
+export type Validator = (data: unknown) => void;
+
+export class SchemaCompiler {
+  private readonly ajv: Ajv;
+
+  constructor() {
+    // coerceTypes: the CLI hands over strings; ajv coerces them, giving one source of errors.
+    this.ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true, coerceTypes: 'array' });
+    addFormats(this.ajv);
+    // TypeBox adds its own `[Kind]`/`[Hint]` symbol keys and these annotation keywords.
+    this.ajv.addKeyword('x-cli');
+  }
+
+  /** Compiles `schema`; a schema error (e.g. a typo'd keyword) throws at load time. */
+  compile(schema: TSchema, what: string): Validator {
+    let fn: ValidateFunction;
+    try {
+      fn = this.ajv.compile(schema);
+    } catch (e) {
+      throw err('ERR_MODULE_MANIFEST', `${what}: invalid schema: ${(e as Error).message}`);
+    }
+    return (data: unknown) => {
+      if (!fn(data)) throw err('ERR_INVALID_ARGUMENT', formatErrors(what, fn.errors ?? []));
+    };
+  }
+}
+
+/** `argument 'mode' must be one of: image, pool`, one line per problem. */
+export function formatErrors(what: string, errors: ErrorObject[]): string {
+  const lines = errors.map((e) => `${what}: ${describe(e)}`);
+  return [...new Set(lines)].join('\n');
+}
+
+function argName(e: ErrorObject): string {
+  const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  return path;
+}
+
+function describe(e: ErrorObject): string {
+  const name = argName(e);
+  const subject = name ? `argument '${name}'` : 'arguments';
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `missing required argument '${String(p.missingProperty)}'`;
+    case 'additionalProperties':
+      return `unknown argument '${String(p.additionalProperty)}'`;
+    case 'enum':
+      return `${subject} must be one of: ${(p.allowedValues as unknown[]).join(', ')}`;
+    case 'const':
+      return `${subject} must be ${JSON.stringify(p.allowedValue)}`;
+    case 'type':
+      return `${subject} must be ${String(p.type)}`;
+    case 'pattern':
+      return `${subject} must match pattern ${String(p.pattern)}`;
+    case 'format':
+      return `${subject} must be a valid ${String(p.format)}`;
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${subject} must be ${String(p.comparison)} ${String(p.limit)}`;
+    case 'minLength':
+      return `${subject} must not be shorter than ${String(p.limit)} characters`;
+    case 'maxLength':
+      return `${subject} must not be longer than ${String(p.limit)} characters`;
+    case 'minItems':
+      return `${subject} needs at least ${String(p.limit)} values`;
+    default:
+      return `${subject} ${e.message ?? 'is invalid'}`;
+  }
+}
