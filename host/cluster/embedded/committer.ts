@@ -1,0 +1,202 @@
+/**
+ * Group commit: every operation submitted in the same event-loop turn runs in one SQLite
+ * transaction, so concurrent async callers share one fsync.
+ *
+ * Each operation runs in its own SAVEPOINT: one that throws (a failed guard, ENOENT) rolls
+ * back only itself and the others still commit. Results are handed out only after COMMIT
+ * returned, so a resolved promise means the write is on stable storage. Batches are capped
+ * (count and bytes) because better-sqlite3 blocks the thread while a transaction runs.
+ */
+import { HostError } from '../../errors.js';
+import type { Db } from './sqlite-schema.js';
+
+interface Job {
+  write: boolean;
+  bytes: number;
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface CommitterOptions {
+  maxBatchOps?: number;
+  maxBatchBytes?: number;
+}
+
+/** SQLite's errors as errno-bearing HostErrors; anything unexpected stays ERR_INTERNAL. */
+export function sqliteError(e: unknown): HostError {
+  if (e instanceof HostError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === 'SQLITE_FULL') return new HostError('ERR_SYS_ENOSPC', 'ENOSPC', `store: ${msg}: (28) No space left on device`, { cause: e });
+  if (code === 'SQLITE_BUSY') return new HostError('ERR_SYS_EBUSY', 'EBUSY', `store busy: ${msg}: (16) Device or resource busy`, { cause: e });
+  if (code === 'SQLITE_READONLY') return new HostError('ERR_SYS_EROFS', 'EROFS', `store: ${msg}: (30) Read-only file system`, { cause: e });
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) {
+    return new HostError('ERR_SYS_EIO', 'EIO', `store: ${msg}: (5) Input/output error`, { cause: e });
+  }
+  return HostError.wrap(e);
+}
+
+/** Using a connection after `shutdown()`: ESHUTDOWN, which our errno table calls EBLOCKLISTED. */
+export function shutDown(): HostError {
+  return new HostError('ERR_SHUTDOWN', 'EBLOCKLISTED', 'cluster connection is shut down: (108) Cannot send after transport endpoint shutdown');
+}
+
+export class Committer {
+  private readonly queue: Job[] = [];
+  private scheduled = false;
+  private closed = false;
+  private idle: Array<() => void> = [];
+  private readonly maxOps: number;
+  private readonly maxBytes: number;
+  private readonly stmt: Record<'begin' | 'beginRead' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', { run(): unknown }>;
+
+  constructor(private readonly db: Db, opts: CommitterOptions = {}) {
+    this.maxOps = opts.maxBatchOps ?? 256;
+    this.maxBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+    this.stmt = {
+      // IMMEDIATE takes the write lock up front, so the busy timeout (not a deadlock error)
+      // handles another process writing at the same time.
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      beginRead: db.prepare('BEGIN DEFERRED'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT op'),
+      release: db.prepare('RELEASE op'),
+      rollbackTo: db.prepare('ROLLBACK TO op'),
+    };
+  }
+
+  /** Queues a write operation; it resolves once its transaction committed. */
+  write<T>(run: () => T, bytes = 0): Promise<T> {
+    return this.submit(true, bytes, run);
+  }
+
+  /** Queues a read; ordered after every operation submitted before it. */
+  read<T>(run: () => T): Promise<T> {
+    return this.submit(false, 0, run);
+  }
+
+  /** Resolves when everything submitted so far has been settled. */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Settles what is queued, then refuses new work (the connection is shutting down). */
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+
+  private submit<T>(write: boolean, bytes: number, run: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(shutDown());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, bytes, run, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate (not a microtask) lets every caller of this turn, and the continuations
+    // of the previous batch's callers, join the batch.
+    setImmediate(() => this.flush());
+  }
+
+  private takeBatch(): Job[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && n < this.maxOps) {
+      bytes += this.queue[n]!.bytes;
+      n++;
+      if (bytes >= this.maxBytes) break;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.takeBatch();
+    const outcomes = batch.some((j) => j.write) ? this.runWrites(batch) : this.runReads(batch);
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i]!;
+      if (o.ok) batch[i]!.resolve(o.value);
+      else batch[i]!.reject(o.error);
+    }
+    if (this.queue.length > 0) this.schedule();
+    else for (const done of this.idle.splice(0)) done();
+  }
+
+  private runReads(batch: Job[]): Outcome[] {
+    try {
+      this.stmt.beginRead.run();
+    } catch (e) {
+      return batch.map(() => ({ ok: false, error: sqliteError(e) }));
+    }
+    // A read snapshot: every read in the batch sees the same committed state.
+    const out = batch.map((j): Outcome => {
+      try {
+        return { ok: true, value: j.run() };
+      } catch (e) {
+        return { ok: false, error: sqliteError(e) };
+      }
+    });
+    this.abort();
+    return out;
+  }
+
+  private runWrites(batch: Job[]): Outcome[] {
+    try {
+      this.stmt.begin.run();
+    } catch (e) {
+      return batch.map(() => ({ ok: false, error: sqliteError(e) }));
+    }
+    const out: Outcome[] = [];
+    for (const j of batch) {
+      try {
+        this.stmt.savepoint.run();
+      } catch (e) {
+        out.push({ ok: false, error: sqliteError(e) });
+        continue;
+      }
+      try {
+        const value = j.run();
+        this.stmt.release.run();
+        out.push({ ok: true, value });
+      } catch (e) {
+        out.push({ ok: false, error: sqliteError(e) });
+        try {
+          this.stmt.rollbackTo.run();
+          this.stmt.release.run();
+        } catch (e2) {
+          // The transaction itself is gone (I/O error, disk full): nothing in it commits.
+          const error = sqliteError(e2);
+          this.abort();
+          return batch.map((_, i) => (i < out.length && !out[i]!.ok ? out[i]! : { ok: false, error }));
+        }
+      }
+    }
+    try {
+      this.stmt.commit.run();
+    } catch (e) {
+      this.abort();
+      const error = sqliteError(e);
+      return batch.map(() => ({ ok: false, error }));
+    }
+    return out;
+  }
+
+  /** Ends the open transaction without keeping anything (read snapshots, failed batches). */
+  private abort(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.stmt.rollback.run();
+    } catch {
+      // Nothing left to undo.
+    }
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: HostError };
