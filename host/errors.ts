@@ -160,6 +160,7 @@ export const CATALOG = {
   ERR_OPTION_UNKNOWN: { errno: 'ENOENT', fix: 'List options with rbdm config show.' },
   ERR_HOOK_TIMEOUT: { errno: 'ETIMEDOUT', fix: 'A module hook did not finish in time; see the log.' },
   ERR_TIMEOUT: { errno: 'ETIMEDOUT', fix: 'The peer did not answer in time.' },
+  ERR_ADMIN_SOCKET: { errno: 'ECONNREFUSED', fix: 'Is the daemon running? Check the admin socket path (errno varies).' },
   ERR_NOT_SUPPORTED: { errno: 'ENOTSUP', fix: 'This operation is not supported here.' },
 } as const satisfies Record<string, CatalogEntry>;
 
