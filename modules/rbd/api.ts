@@ -166,7 +166,8 @@ export interface Image {
   writeZeroes(offset: number, length: number): Promise<void>;
   /** Waits for in-flight writes; takes the lock like a write does (librbd's flush). */
   flush(): Promise<void>;
-  resize(size: number, opts?: { allowShrink?: boolean }): Promise<void>;
+  /** Shrinking needs `allowShrink`; `onProgress(done, total)` counts removed objects. */
+  resize(size: number, opts?: { allowShrink?: boolean; onProgress?: (done: number, total: number) => void }): Promise<void>;
   updateFeatures(mask: number, enabled: boolean): Promise<void>;
   /** Applies an event through the write path (what journal replay calls). */
   apply(event: WriteEvent): Promise<void>;

@@ -56,6 +56,13 @@ export function buildInfo(name: string, id: string, pool: string, poolId: number
   };
 }
 
+/** rbd's refusal to shrink by accident. */
+export function checkShrink(oldSize: number, newSize: number, allowShrink: boolean): void {
+  if (newSize < oldSize && !allowShrink) {
+    throw err('ERR_INVALID_ARGUMENT', 'shrinking an image is only allowed with the --allow-shrink flag');
+  }
+}
+
 export class RbdImage implements Image {
   readonly cluster: Cluster;
   readonly ioctx: IoCtx;
@@ -149,9 +156,7 @@ export class RbdImage implements Image {
     this.checkOpen();
     if (!Number.isSafeInteger(size) || size < 0) throw err('ERR_INVALID_ARGUMENT', `invalid image size ${size}`);
     const oldSize = (await this.refresh()).size;
-    if (size < oldSize && !opts.allowShrink) {
-      throw err('ERR_INVALID_ARGUMENT', 'shrinking an image is only allowed with the --allow-shrink flag');
-    }
+    checkShrink(oldSize, size, opts.allowShrink === true);
     if (size === oldSize) return;
     await this.path.submit({ type: 'resize', size, oldSize }, async () => {
       if (size < oldSize) await this.data.trimTo(size, opts.onProgress);
