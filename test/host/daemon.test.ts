@@ -4,6 +4,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RBDM_MIRROR, TestClusters } from '../harness/cli.js';
 import { adminCommand } from '../../host/runtime/admin-socket.js';
 
@@ -23,10 +24,13 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
   const r = await c.rbdm(['--cluster', 'local', 'auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd', 'osd', 'profile rbd', '-o', kr]);
   t.equal(r.code, 0, r.stderr);
 
+  const GOOD = fileURLToPath(new URL('../fixtures/modules/good/', import.meta.url));
+  const en = await c.rbdm(['--cluster', 'local', 'mgr', 'module', 'enable', 'hello'], { env: { RBDM_MODULE_PATH: GOOD } });
+  t.equal(en.code, 0, en.stderr);
   const log = join(c.dir, 'log', 'local-client.rbd-mirror.a.log');
   const asok = join(c.dir, 'mirror.asok');
   const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'local', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', asok], {
-    env: { ...process.env, ...c.env },
+    env: { ...process.env, ...c.env, RBDM_MODULE_PATH: GOOD },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -43,6 +47,10 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
   t.equal(status.cluster, 'local');
   t.equal(status.pid, child.pid);
   t.ok(status.modules.includes('cluster'));
+  t.ok(status.modules.includes('hello'), 'enabled third-party module loaded by the daemon');
+  await waitFor(() => readFileSync(log, 'utf8').includes('hello serve started'));
+  const health = (JSON.parse(await adminCommand(asok, 'status')) as { health: Record<string, { summary: string; module: string }> }).health;
+  t.same(health.HELLO_SERVING, { severity: 'warning', summary: 'hello module is serving', count: 1, detail: ['since start'], module: 'hello' }, 'module health is reported');
 
   const help = JSON.parse(await adminCommand(asok, { prefix: 'help' })) as Record<string, string>;
   for (const k of ['status', 'help', 'config show', 'log reopen']) t.ok(k in help, `help lists ${k}`);
@@ -63,7 +71,8 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit on SIGTERM');
   t.notOk(existsSync(asok), 'admin socket removed');
-  t.match(readFileSync(log, 'utf8'), /stopped/);
+  t.match(readFileSync(log, 'utf8'), /\[hello\] hello serve stopped/, 'serve loop ended on SIGTERM');
+  t.match(readFileSync(log, 'utf8'), /INFO stopped/);
   t.equal(stderr, '', 'nothing on stderr when logging to a file');
 });
 

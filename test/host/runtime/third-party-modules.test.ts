@@ -55,6 +55,10 @@ t.test('a third-party module loads only once enabled, then shows in --help and r
   t.equal(r.code, 22);
   t.equal(r.stderr, 'rbdm: cannot greet nobody\n');
 
+  // The host's worker pool runs a module's worker file.
+  r = await c.rbdm(['--cluster', 'local', 'hello', 'checksum', 'abc', '--format', 'json'], { env });
+  t.same(JSON.parse(r.stdout), { digest: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', in_worker: true });
+
   // Options: declared, validated, stored in the cluster.
   r = await c.rbdm(['--cluster', 'local', 'mgr', 'config', 'set', 'hello/greeting_word', 'hi'], { env });
   t.equal(r.code, 0, r.stderr);
