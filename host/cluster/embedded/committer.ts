@@ -46,6 +46,8 @@ export class Committer {
   private readonly queue: Job[] = [];
   private scheduled = false;
   private closed = false;
+  /** Counters for tests and benchmarks: how well operations share transactions. */
+  readonly stats = { writeTransactions: 0, writeOps: 0 };
   private idle: Array<() => void> = [];
   private readonly maxOps: number;
   private readonly maxBytes: number;
@@ -185,6 +187,8 @@ export class Committer {
       const error = sqliteError(e);
       return batch.map(() => ({ ok: false, error }));
     }
+    this.stats.writeTransactions++;
+    this.stats.writeOps += batch.length;
     return out;
   }
 
