@@ -51,10 +51,13 @@ function letters(word: string): string[] | null {
   return word.split('');
 }
 
+/** Grants split on commas, words on spaces; double quotes protect both (`pool="a b"`). */
 function splitGrants(service: string, cap: string): string[][] {
   if (cap.trim() === '') bad(service, cap, 'empty cap');
-  return cap.split(',').map((g) => {
-    const words = g.trim().split(/\s+/).filter((w) => w !== '');
+  if ((cap.match(/"/g) ?? []).length % 2 !== 0) bad(service, cap, 'unbalanced quotes');
+  const grants = cap.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/);
+  return grants.map((g) => {
+    const words = g.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
     if (words.length === 0) bad(service, cap, 'empty grant');
     return words;
   });
@@ -87,7 +90,7 @@ function parsePool(service: string, cap: string, words: string[]): string | null
   if (words.length === 1 && first!.startsWith('pool=')) name = first!.slice(5);
   else if (words.length === 2 && first === 'pool') name = second;
   if (name === undefined) bad(service, cap, `unexpected '${words.join(' ')}' (expected pool=NAME)`);
-  const unquoted = name.replace(/^"(.*)"$/, '$1');
+  const unquoted = name.replace(/"/g, '');
   if (unquoted === '') bad(service, cap, 'empty pool name');
   return unquoted;
 }
