@@ -45,3 +45,11 @@ export function library(ctx: ModuleContext): ImageLibrary {
     lockWaitTimeoutMs: typeof secs === 'number' ? secs * 1000 : DEFAULT_LOCK_WAIT_TIMEOUT_MS,
   });
 }
+
+/**
+ * `-` (stdin/stdout) as a path. The CLI's parser (yargs) hands a lone `-` positional over as
+ * an empty string; no file is named '', so '' means `-` too.
+ */
+export function stdPath(path: string | undefined): string | undefined {
+  return path === '' ? '-' : path;
+}

@@ -8,8 +8,11 @@ function featureCommand(enabled: boolean): CommandDecl {
     prefix: `feature ${enabled ? 'enable' : 'disable'}`,
     desc: `${enabled ? 'Enable' : 'Disable'} the specified image feature.`,
     perm: 'rw',
+    // The spec is required here: yargs fills a required variadic positional before an
+    // optional one, so `feature enable SPEC journaling` needs SPEC to be required.
     args: Type.Object({
-      ...imageSpecArgs,
+      image_spec: Type.String({ description: 'image specification: [pool/]image' }),
+      pool: imageSpecArgs.pool,
       features: Type.Array(Type.String(), {
         minItems: 1,
         description: 'image features (exclusive-lock, object-map, fast-diff, journaling' + (enabled ? ')' : ', deep-flatten)'),
