@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(g.keyring !== undefined ? { keyringPath: g.keyring } : {}),
       log: createLogger(g.debug ? new StreamSink(process.stderr) : NULL_SINK, g.debug ? 'debug' : 'error'),
       validateResults: process.env.RBDM_VALIDATE_RESULTS === '1',
+      lazySchemas: true,
     });
     await host.init();
     await host.loadModules();

@@ -31,6 +31,13 @@ export interface CommandDescription {
 export class CommandRegistry {
   private readonly byPrefix = new Map<string, RegisteredCommand>();
 
+  /**
+   * `lazy`: compile a command's validators on its first dispatch instead of at load. The
+   * one-shot CLI runs one command, and compiling ~40 schemas is most of its start-up time;
+   * the daemon compiles eagerly so a module's schema errors refuse it at load.
+   */
+  constructor(private readonly lazy = false) {}
+
   /** Checks then registers all of a module's commands, or none. */
   registerModule(module: string, decls: CommandDecl[], compiler: SchemaCompiler): void {
     const staged: Array<[string, RegisteredCommand]> = [];
@@ -48,7 +55,7 @@ export class CommandRegistry {
         seen.add(prefix);
       }
       checkPositional(module, decl);
-      const cmd: RegisteredCommand = {
+      const cmd = this.lazy ? lazyCommand(module, decl, compiler) : {
         module,
         decl,
         validateArgs: compiler.compile(decl.args, decl.prefix),
@@ -95,6 +102,17 @@ export class CommandRegistry {
       args: c.decl.args,
     }));
   }
+}
+
+function lazyCommand(module: string, decl: CommandDecl, compiler: SchemaCompiler): RegisteredCommand {
+  let args: Validator | undefined;
+  let result: Validator | undefined;
+  return {
+    module,
+    decl,
+    validateArgs: (data) => (args ??= compiler.compile(decl.args, decl.prefix))(data),
+    validateResult: decl.result ? (data) => (result ??= compiler.compile(decl.result!, `${decl.prefix} result`))(data) : undefined,
+  };
 }
 
 function checkPositional(module: string, decl: CommandDecl): void {

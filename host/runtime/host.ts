@@ -35,6 +35,8 @@ export interface HostOptions {
   /** Validate handler results against their schemas (always on in tests). */
   validateResults?: boolean;
   hookTimeoutMs?: number;
+  /** Compile command schemas on first use (the one-shot CLI); the daemon compiles at load. */
+  lazySchemas?: boolean;
 }
 
 export interface ModuleListing {
@@ -51,7 +53,7 @@ const EMPTY_CONF = (clusterName: string, entity: string): ConfView => ({
 });
 
 export class Host {
-  readonly registry = new CommandRegistry();
+  readonly registry: CommandRegistry;
   readonly log: Logger;
   readonly pool = new WorkerPool();
   private readonly compiler = new SchemaCompiler();
@@ -67,6 +69,7 @@ export class Host {
 
   constructor(readonly opts: HostOptions) {
     this.log = opts.log ?? createLogger(NULL_SINK);
+    this.registry = new CommandRegistry(opts.lazySchemas ?? false);
   }
 
   get confView(): ConfView {

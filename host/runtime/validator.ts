@@ -13,14 +13,16 @@ const addFormats = addFormatsModule.default;
 export type Validator = (data: unknown) => void;
 
 export class SchemaCompiler {
-  private readonly ajv: Ajv;
+  private instance: Ajv | undefined;
 
-  constructor() {
-    // coerceTypes: the CLI hands over strings; ajv coerces them, giving one source of errors.
-    this.ajv = new Ajv({ strict: true, allErrors: true, useDefaults: true, coerceTypes: 'array' });
-    addFormats(this.ajv);
-    // TypeBox adds its own `[Kind]`/`[Hint]` symbol keys and these annotation keywords.
-    this.ajv.addKeyword('x-cli');
+  /** Built on first compile: a CLI command without schemas to check never pays for it. */
+  private get ajv(): Ajv {
+    if (!this.instance) {
+      // coerceTypes: the CLI hands over strings; ajv coerces them, one source of errors.
+      this.instance = new Ajv({ strict: true, allErrors: true, useDefaults: true, coerceTypes: 'array' });
+      addFormats(this.instance);
+    }
+    return this.instance;
   }
 
   /** Compiles `schema`; a schema error (e.g. a typo'd keyword) throws at load time. */

@@ -14,6 +14,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RBDM } from '../harness/cli.js';
+import { connectCluster } from '../../host/cluster/connect.js';
+import { benchStore } from './store-bench.js';
 
 interface Row {
   name: string;
@@ -96,6 +98,20 @@ async function main(): Promise<void> {
     return Number(process.hrtime.bigint() - t0) / 1e6;
   });
   rows.push({ name: 'rbdm ls start-to-exit (median of 7)', value: median(lsTimes), unit: 'ms', baseline: { name: 'node -e 0', value: median(nodeTimes) } });
+
+  // The Store itself (embedded backend), next to durable plain-file writes at the same depth.
+  const cluster = await connectCluster({ clusterName: 'bench', entity: 'client.admin', env });
+  try {
+    const store = await benchStore(cluster, { durationMs: 2000 });
+    for (const qd of [1, 16]) {
+      const file4k = await fileWrites(join(dir, 'qd.img'), 4096, 4 << 20, 'rand', qd, true);
+      for (const r of store.filter((x) => x.name.endsWith(`-qd${qd}`))) {
+        rows.push({ name: `store ${r.name} (embedded)`, value: r.opsPerSec, unit: 'ops/s', baseline: { name: `plain file 4 KiB + fdatasync, depth ${qd}`, value: file4k } });
+      }
+    }
+  } finally {
+    await cluster.shutdown();
+  }
 
   process.stdout.write('\n| measurement | rbdm | baseline | baseline value | ratio rbdm/baseline |\n|---|---|---|---|---|\n');
   for (const r of rows) {
