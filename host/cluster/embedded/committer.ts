@@ -121,7 +121,10 @@ export class Committer {
   private flush(): void {
     this.scheduled = false;
     const batch = this.takeBatch();
-    const outcomes = batch.some((j) => j.write) ? this.runWrites(batch) : this.runReads(batch);
+    // Work that slipped in while the connection was closing finds the database gone.
+    const outcomes: Outcome[] = !this.db.open
+      ? batch.map(() => ({ ok: false, error: shutDown() }))
+      : batch.some((j) => j.write) ? this.runWrites(batch) : this.runReads(batch);
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) batch[i]!.resolve(o.value);

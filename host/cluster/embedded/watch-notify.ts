@@ -39,6 +39,7 @@ export class WatchServer {
   private readonly watches = new Map<string, LocalWatch>();
   private server: Server | null = null;
   private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
   private readonly sockets = new Set<Socket>();
 
   constructor(readonly endpoint: string) {}
@@ -49,7 +50,14 @@ export class WatchServer {
 
   /** Listens before the caller registers a watch row, so no notifier finds a dead endpoint. */
   listen(): Promise<void> {
-    this.starting ??= new Promise<void>((resolve, reject) => {
+    this.starting ??= this.start();
+    return this.starting;
+  }
+
+  private async start(): Promise<void> {
+    // A close still in progress must give the address back before we take it again.
+    await this.closing;
+    await new Promise<void>((resolve, reject) => {
       const server = createServer((s) => this.serve(s));
       server.once('error', (e) => {
         this.starting = null;
@@ -63,15 +71,10 @@ export class WatchServer {
         resolve();
       });
     });
-    return this.starting;
   }
 
   add(cookie: string, cb: WatchCallback, onError: ((e: Error) => void) | undefined): void {
     this.watches.set(cookie, { cb, onError });
-  }
-
-  has(cookie: string): boolean {
-    return this.watches.has(cookie);
   }
 
   remove(cookie: string): void {
@@ -91,7 +94,11 @@ export class WatchServer {
     this.server = null;
     this.starting = null;
     for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server) return;
+    const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.closing = closing;
+    await closing;
+    if (this.closing === closing) this.closing = null;
   }
 
   private failAll(e: Error): void {

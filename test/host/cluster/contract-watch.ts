@@ -50,6 +50,21 @@ export function watchContract(t: Test, h: () => StoreHarness): void {
     await other.shutdown();
   });
 
+  poolTest(t, h, 'watching again after the last watch closed', async (t, { io }) => {
+    await io.writeFull('again', B(''));
+    for (let round = 0; round < 3; round++) {
+      const w = await io.watch('again', () => B(`round ${round}`));
+      const res = await io.notify('again', B('x'), 5000);
+      t.same(res.acks.map((a) => a.reply.toString()), [`round ${round}`], `round ${round} notified`);
+      await w.close();
+    }
+    const old = await io.watch('again', () => B('old'));
+    const [, fresh] = await Promise.all([old.close(), io.watch('again', () => B('fresh'))]);
+    const res = await io.notify('again', B('x'), 5000);
+    t.same(res.acks.map((a) => a.reply.toString()), ['fresh'], 'a watch opened while the last one closes');
+    await fresh.close();
+  });
+
   poolTest(t, h, 'a watcher that does not answer times out', async (t, { io }) => {
     await io.writeFull('slow', B(''));
     let release!: () => void;
