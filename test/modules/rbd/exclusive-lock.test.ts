@@ -69,10 +69,11 @@ t.test('two writer processes started together: exactly one gets the lock', async
   const a = startWriter(c, 'img', { lockWaitMs: 1000, mode: 'once', holdMs: 4000, tag: 'A' });
   const b = startWriter(c, 'img', { lockWaitMs: 1000, mode: 'once', holdMs: 4000, tag: 'B' });
   const [ea, eb] = await Promise.all([a.exited, b.exited]);
-  const winners = [a, b].filter((w) => w.lines.includes('locked'));
+  const winners = [a, b].filter((w) => w.lines.some((l) => l.startsWith('locked ')));
   t.equal(winners.length, 1, `one winner (A: ${a.lines.join(' | ')}; B: ${b.lines.join(' | ')})`);
   const loser = winners[0] === a ? b : a;
-  t.same(winners[0]!.lines, ['locked', 'closed']);
+  t.match(winners[0]!.lines, [/^locked \d+$/, /^closing \d+$/, 'closed']);
+  t.equal(winners[0]!.lines.length, 3);
   t.match(loser.lines[0], /^error ERR_IMAGE_BUSY image rbd\/img is busy: its exclusive lock is held by client\.admin \(instance \d+\), a live client; gave up after 1 s$/);
   t.same([ea.code, eb.code].sort(), [0, 1]);
   const img = c.track(await library().openImage(c.cluster, 'rbd', 'img', { readOnly: true }));
@@ -84,10 +85,11 @@ t.test('a waiting writer gets the lock when the holder closes', async (t) => {
   const c = await embeddedCluster(t);
   await library().createImage(c.cluster, 'rbd', 'img', { size: M, features: 1 | 4 });
   const a = startWriter(c, 'img', { lockWaitMs: 1000, mode: 'once', holdMs: 1500, tag: 'A' });
-  await a.line(/^locked$/);
+  await a.line(/^locked /);
   const b = startWriter(c, 'img', { lockWaitMs: 30000, mode: 'once', holdMs: 0, tag: 'B' });
-  await b.line(/^locked$/);
-  t.ok(a.lines.includes('closed'), 'B got the lock only after A closed');
+  const bLocked = Number((await b.line(/^locked /)).split(' ')[1]);
+  const aClosing = Number((await a.line(/^closing /)).split(' ')[1]);
+  t.ok(bLocked >= aClosing, 'B got the lock only after A started closing');
   t.same((await b.exited).code, 0);
   t.same((await a.exited).code, 0);
 });
@@ -109,7 +111,7 @@ t.test('SIGKILL a writer mid-stream: the next process breaks the dead lock and a
 
   const b = startWriter(c, 'img', { lockWaitMs: 5000, mode: 'once', holdMs: 0, tag: 'B' });
   t.same(await b.exited, { code: 0, signal: null }, b.lines.join(' | '));
-  t.same(b.lines, ['locked', 'closed']);
+  t.match(b.lines, [/^locked /, /^closing /, 'closed']);
   const img = c.track(await library().openImage(c.cluster, 'rbd', 'img', { readOnly: true }));
   t.same(await img.read(0, 4096), Buffer.alloc(4096, 'B'));
   const last = Math.min(acked, 63);
