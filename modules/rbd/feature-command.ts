@@ -1,9 +1,9 @@
 /** `rbd feature enable|disable <image-spec> <feature...>`. */
-import { Type, defineCommand, type CommandDecl } from '../../host/index.js';
+import { Type, defineCommand } from '../../host/index.js';
 import { imageSpec, imageSpecAliases, imageSpecArgs, library } from './command-support.js';
 import { parseFeatureNames } from './features.js';
 
-function featureCommand(enabled: boolean): CommandDecl {
+function featureCommand(enabled: boolean) {
   return defineCommand({
     prefix: `feature ${enabled ? 'enable' : 'disable'}`,
     desc: `${enabled ? 'Enable' : 'Disable'} the specified image feature.`,
@@ -31,7 +31,7 @@ function featureCommand(enabled: boolean): CommandDecl {
       }
       return undefined;
     },
-  }) as unknown as CommandDecl;
+  });
 }
 
 export const featureEnableCommand = featureCommand(true);

@@ -1,5 +1,5 @@
 /** `rbd ls [-l] [pool]`: names, or rbd's `ls -l` table (NAME SIZE PARENT FMT PROT LOCK). */
-import { Type, defineCommand, formatBytes, type Cluster, type Static } from '../../host/index.js';
+import { Type, defineCommand, formatBytes, type Cluster, type IoCtx, type Static } from '../../host/index.js';
 import { defaultPool, library } from './command-support.js';
 import { LOCK_NAME } from './exclusive-lock.js';
 import { headerObjectName } from './image-directory.js';
@@ -59,7 +59,7 @@ async function longEntries(cluster: Cluster, pool: string, images: Array<{ name:
   }
 }
 
-async function lockType(ioctx: Awaited<ReturnType<typeof openPool>>, id: string): Promise<string | undefined> {
+async function lockType(ioctx: IoCtx, id: string): Promise<string | undefined> {
   try {
     const info = await ioctx.getLockInfo(headerObjectName(id), LOCK_NAME);
     if (info.lockers.length === 0) return undefined;
