@@ -11,6 +11,7 @@ import { run, TestClusters, type RunOptions, type RunResult } from '../../harnes
 
 const CLI = fileURLToPath(new URL('../../fixtures/rbd/rbdm-cli.js', import.meta.url));
 const WRITER = fileURLToPath(new URL('../../fixtures/rbd/image-writer.js', import.meta.url));
+const MODULES = fileURLToPath(new URL('../../fixtures/rbd/modules/', import.meta.url));
 
 async function localCluster(t: { teardown(fn: () => unknown): void }) {
   const c = new TestClusters('rbdm-rbd-cli-');
@@ -162,4 +163,37 @@ t.test('rm while another process writes: EBUSY (16), then it goes', async (t) =>
   r = await rbdm(['rm', 'busy']);
   t.equal(r.code, 0, r.stderr);
   t.equal((await rbdm(['ls'])).stdout, '');
+});
+
+t.test('a module built on the images service: its stage refuses client writes (rbd 080), its section shows in info', async (t) => {
+  const { rbdm } = await localCluster(t);
+  const env = { RBDM_MODULE_PATH: MODULES };
+  await rbdm(['pool', 'create', 'rbd']);
+  await rbdm(['create', 'img', '--size', '16M', '--image-feature', 'exclusive-lock,journaling']);
+  let r = await rbdm(['mgr', 'module', 'enable', 'primary-gate'], { env });
+  t.equal(r.code, 0, r.stderr);
+  r = await rbdm(['primary-gate', 'write', 'img', '0', 'hello'], { env });
+  t.equal(r.code, 0, r.stderr);
+  r = await rbdm(['info', 'img'], { env });
+  t.match(r.stdout, /\tmodify_timestamp: .+\n\tprimary: true\n$/);
+  r = await rbdm(['primary-gate', 'demote', 'img'], { env });
+  t.equal(r.code, 0, r.stderr);
+  r = await rbdm(['bench', '--io-type', 'write', '--io-size', '4K', '--io-total', '4K', 'img'], { env });
+  t.same([r.code, r.stdout, r.stderr], [30, '', 'rbdm: image img is not primary; failed to flush: (30) Read-only file system\n'], 'rbd 080');
+  r = await rbdm(['primary-gate', 'write', 'img', '0', 'x'], { env });
+  t.equal(r.code, 30);
+  r = await rbdm(['bench', '--io-type', 'read', '--io-total', '16K', 'img'], { env });
+  t.equal(r.code, 0, 'reads still work');
+  r = await rbdm(['primary-gate', 'write', 'img', '0', 'R', '--purpose', 'replay'], { env });
+  t.equal(r.code, 0, `the replayer writes: ${r.stderr}`);
+  r = await rbdm(['export', 'img', '-'], { env });
+  t.equal(r.stdoutBytes.subarray(0, 5).toString(), 'Rello', 'only the replayed write landed after the demote');
+  r = await rbdm(['info', 'img', '--format', 'json'], { env });
+  t.equal(JSON.parse(r.stdout).primary, false);
+  r = await rbdm(['mgr', 'module', 'disable', 'primary-gate'], { env });
+  t.equal(r.code, 0, r.stderr);
+  r = await rbdm(['info', 'img'], { env });
+  t.notMatch(r.stdout, /primary:/, 'a disabled module adds nothing');
+  r = await rbdm(['bench', '--io-type', 'write', '--io-total', '4K', 'img'], { env });
+  t.equal(r.code, 0, 'and refuses nothing');
 });
