@@ -71,6 +71,22 @@ function describe(p: PropSchema): string {
 
 const kebab = (s: string) => s.replace(/_/g, '-');
 
+/**
+ * yargs-parser turns a lone `-` positional into `''`; `-` means stdin/stdout to rbd users
+ * (`rbdm import - pool/img`), so the CLI swaps it for this token before parsing and back after.
+ */
+export const DASH_TOKEN = '\u0000stdio\u0000';
+
+export function protectDash(argv: string[]): string[] {
+  return argv.map((a) => (a === '-' ? DASH_TOKEN : a));
+}
+
+function restoreDash(v: unknown): unknown {
+  if (v === DASH_TOKEN) return '-';
+  if (Array.isArray(v)) return v.map(restoreDash);
+  return v;
+}
+
 /** The leaf's `word <pos1> [pos2] <list..>` command string. */
 function commandString(node: Node, c: CommandDescription): string {
   const req = required(c);
@@ -109,7 +125,7 @@ function addLeaf(y: Argv, node: Node, c: CommandDescription, onRun: (inv: Invoca
       const args: Record<string, unknown> = {};
       for (const name of Object.keys(props(c))) {
         const v = argv[name];
-        if (v !== undefined) args[name] = v;
+        if (v !== undefined) args[name] = restoreDash(v);
       }
       onRun({ prefix: c.prefix, args });
     },

@@ -7,7 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { err, HostError } from '../errors.js';
 import { Host } from '../runtime/host.js';
 import { createLogger, StreamSink, NULL_SINK } from '../runtime/logger.js';
-import { commandListing, registerCommands, type Invocation } from './build-cli.js';
+import { commandListing, protectDash, registerCommands, type Invocation } from './build-cli.js';
 import { exitCodeOf, printError } from './handle-error.js';
 import { renderResult } from './render.js';
 import { entityFromArgs } from '../cluster/entity-name.js';
@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const cmds = host.registry.describe();
     let chosen: Invocation | undefined;
-    let y = globalOptions(yargs(argv))
+    let y = globalOptions(yargs(protectDash(argv)))
       .scriptName('rbdm')
       .parserConfiguration(PARSER)
       .strict()

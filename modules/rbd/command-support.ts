@@ -46,10 +46,3 @@ export function library(ctx: ModuleContext): ImageLibrary {
   });
 }
 
-/**
- * `-` (stdin/stdout) as a path. The CLI's parser (yargs) hands a lone `-` positional over as
- * an empty string; no file is named '', so '' means `-` too.
- */
-export function stdPath(path: string | undefined): string | undefined {
-  return path === '' ? '-' : path;
-}

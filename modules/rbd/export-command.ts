@@ -17,7 +17,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { HostError, Type, defineCommand, errno } from '../../host/index.js';
 import type { Image } from './api.js';
-import { imageSpec, imageSpecAliases, imageSpecArgs, library, progressArg, stdPath } from './command-support.js';
+import { imageSpec, imageSpecAliases, imageSpecArgs, library, progressArg } from './command-support.js';
 import { forEachLimited } from './data-objects.js';
 import { Progress } from './progress.js';
 import { errnoText, withStep } from './rbd-errors.js';
@@ -105,7 +105,7 @@ export const exportCommand = defineCommand({
   optionAliases: imageSpecAliases,
   handler: async (args, ctx) => {
     const { pool, image } = imageSpec(ctx, args);
-    const path = stdPath(args.path) ?? image;
+    const path = args.path ?? image;
     const img = await library(ctx).openImage(await ctx.cluster(), pool, image, { readOnly: true });
     try {
       const progress = Progress.forCommand(ctx, args.progress, 'Exporting image');

@@ -16,7 +16,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { HostError, Type, defineCommand, err, errno, parseSize, type Cluster } from '../../host/index.js';
 import type { CreateImageOptions, Image, ImagesService } from './api.js';
-import { createArgs, imageSpec, imageSpecAliases, imageSpecArgs, library, progressArg, stdPath } from './command-support.js';
+import { createArgs, imageSpec, imageSpecAliases, imageSpecArgs, library, progressArg } from './command-support.js';
 import { parseFeatureNames } from './features.js';
 import { Progress } from './progress.js';
 import { errnoText, withStep } from './rbd-errors.js';
@@ -140,7 +140,7 @@ export const importCommand = defineCommand({
   positional: ['path', 'image_spec'],
   optionAliases: imageSpecAliases,
   handler: async (args, ctx) => {
-    const fromStdin = stdPath(args.path) === '-';
+    const fromStdin = args.path === '-';
     // As rbd: without a destination the image is named after the file.
     const spec = args.image ?? args.image_spec ?? (fromStdin ? undefined : basename(args.path));
     const { pool, image } = imageSpec(ctx, { ...args, ...(spec !== undefined ? { image_spec: spec } : {}) });
