@@ -162,6 +162,7 @@ function registerAdminCommands(asok: AdminSocketServer, host: Host, info: { star
     conf_file: host.confView.path,
     cluster: info.cluster,
     entity: info.entity,
+    conf: host.confSections,
     options: Object.fromEntries(host.options().map((o) => [o.key, o.value])),
   }));
   asok.register('log reopen', 'reopen the log file (after logrotate)', () => {

@@ -72,6 +72,11 @@ export class Host {
     this.registry = new CommandRegistry(opts.lazySchemas ?? false);
   }
 
+  /** The conf as read (section → key → value), `{}` when there is none. */
+  get confSections(): Record<string, Record<string, string>> {
+    return this.conf?.sections ?? {};
+  }
+
   get confView(): ConfView {
     return this.conf?.view ?? EMPTY_CONF(this.opts.clusterName, this.opts.entity);
   }

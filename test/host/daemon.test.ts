@@ -54,8 +54,9 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
 
   const help = JSON.parse(await adminCommand(asok, { prefix: 'help' })) as Record<string, string>;
   for (const k of ['status', 'help', 'config show', 'log reopen']) t.ok(k in help, `help lists ${k}`);
-  const conf = JSON.parse(await adminCommand(asok, 'config show')) as { conf_file: string };
+  const conf = JSON.parse(await adminCommand(asok, 'config show')) as { conf_file: string; conf: { global: { backend: string } } };
   t.equal(conf.conf_file, join(c.dir, 'local.conf'));
+  t.equal(conf.conf.global.backend, 'embedded', 'config show includes the conf in effect');
 
   // logrotate: move the file away, SIGHUP, the daemon writes a new one at the same path.
   renameSync(log, `${log}.1`);
