@@ -44,7 +44,7 @@ function which(bin: string): string | undefined {
 export function cephUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return `Ceph clusters need Linux (this is ${process.platform})`;
   const missing = BINARIES.filter((b) => !which(b));
-  if (missing.length) return `Ceph binaries not installed: ${missing.join(', ')} (apt-get install ${'ceph-mon ceph-mgr ceph-osd ceph-common'})`;
+  if (missing.length) return `Ceph binaries not installed: ${missing.join(', ')} (apt-get install ceph-mon ceph-mgr ceph-osd ceph-common)`;
   return undefined;
 }
 
