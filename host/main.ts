@@ -13,6 +13,7 @@ import { entityFromArgs } from './cluster/entity-name.js';
 import { HostError } from './errors.js';
 import { AdminSocketServer } from './runtime/admin-socket.js';
 import { Host } from './runtime/host.js';
+import { watchModuleChanges } from './runtime/module-change-watch.js';
 import { createLogger, FileSink, StreamSink, type LogLevel, type LogSink } from './runtime/logger.js';
 import { readVersion } from './version.js';
 
@@ -108,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   const started = Date.now();
   let asok: AdminSocketServer | undefined;
+  const stopWatching = new AbortController();
+  let moduleWatch: Promise<void> | undefined;
   try {
     await host.init();
     // Fail fast on a bad conf or keyring: a daemon that cannot reach its cluster is useless.
@@ -119,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     registerAdminCommands(asok, host, { started, entity, cluster: args.cluster, sink });
     await asok.start();
     host.startServing();
+    moduleWatch = watchModuleChanges(host, stopWatching.signal);
     log.info(`rbdm-mirror ${readVersion()} started: cluster ${args.cluster}, ${entity}, pid ${process.pid}, admin socket ${asokPath}`);
   } catch (e) {
     const he = HostError.wrap(e);
@@ -139,6 +143,8 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve());
   });
   log.info('shutting down');
+  stopWatching.abort();
+  await moduleWatch;
   await asok.close().catch(() => undefined);
   await host.shutdown();
   log.info('stopped');

@@ -65,7 +65,7 @@ export class Host {
   private conf: LoadedConf | undefined;
   private confError: HostError | undefined;
   private enabled = new Set<string>();
-  private serving: Array<Promise<void>> = [];
+  private isServing = false;
 
   constructor(readonly opts: HostOptions) {
     this.log = opts.log ?? createLogger(NULL_SINK);
@@ -331,28 +331,74 @@ export class Host {
     await m.ctx.options.set(opt, value);
   }
 
-  /** Starts every module's `serve` (daemon only). */
+  /** Starts every module's `serve` (daemon only); modules enabled later start on activation. */
   startServing(): void {
-    for (const m of this.modules.values()) {
-      const serve = m.manifest.serve;
-      if (!serve) continue;
-      this.serving.push(
-        Promise.resolve()
-          .then(() => serve(m.ctx, this.abort.signal))
-          .catch((e) => m.ctx.log.error('serve failed', e)),
-      );
+    this.isServing = true;
+    for (const m of this.modules.values()) this.serveModule(m);
+  }
+
+  private serveModule(m: ModuleState): void {
+    const serve = m.manifest.serve;
+    if (!serve || m.serving) return;
+    m.serving = Promise.resolve()
+      .then(() => serve(m.ctx, m.abort.signal))
+      .catch((e) => m.ctx.log.error('serve failed', e));
+  }
+
+  /** Ends one module: abort its serve loop, run its shutdown hook, drop its commands. */
+  private async stopModule(m: ModuleState): Promise<void> {
+    m.abort.abort();
+    const grace = new Promise((r) => setTimeout(r, this.opts.hookTimeoutMs ?? 10_000).unref());
+    if (m.serving) await Promise.race([m.serving, grace]);
+    if (m.manifest.shutdown) {
+      await this.runHook(m, 'shutdown', () => m.manifest.shutdown!(m.ctx)).catch((e) => m.ctx.log.error('shutdown failed', e));
     }
+    this.registry.unregisterModule(m.manifest.name);
+    this.modules.delete(m.manifest.name);
+  }
+
+  /**
+   * Applies a changed enabled set while serving (`mgr module enable|disable` elsewhere):
+   * stops modules no longer wanted (dependents first), activates newly wanted ones.
+   */
+  async reloadEnabledModules(): Promise<{ started: string[]; stopped: string[] }> {
+    this.enabled = await this.readEnabledSet();
+    const third = this.available.filter((m) => !m.builtin);
+    const wanted = this.available.filter((m) => m.builtin || this.enabled.has(m.manifest.name));
+    const { ordered } = orderByDependencies(wanted);
+    const keep = new Set(ordered.map((m) => m.manifest.name));
+    const stopped: string[] = [];
+    for (const m of [...this.modules.values()].reverse()) {
+      if (!m.builtin && !keep.has(m.manifest.name)) {
+        await this.stopModule(m);
+        stopped.push(m.manifest.name);
+      }
+    }
+    const started: string[] = [];
+    const fresh = ordered.filter((m) => !this.modules.has(m.manifest.name) && third.includes(m));
+    if (fresh.length > 0) {
+      const retry = new Set(fresh.map((m) => m.manifest.name));
+      for (let i = this.refusedModules.length - 1; i >= 0; i--) {
+        if (retry.has(this.refusedModules[i]!.name)) this.refusedModules.splice(i, 1);
+      }
+      const options = await this.readOptions();
+      for (const m of fresh) {
+        await this.activate(m, options);
+        const state = this.modules.get(m.manifest.name);
+        if (state) {
+          started.push(m.manifest.name);
+          if (this.isServing) this.serveModule(state);
+        }
+      }
+    }
+    if (started.length || stopped.length) this.log.info(`modules reloaded: started [${started.join(', ')}], stopped [${stopped.join(', ')}]`);
+    return { started, stopped };
   }
 
   /** Aborts serve loops, runs shutdown hooks, closes the pool and cluster connections. */
   async shutdown(): Promise<void> {
     this.abort.abort();
-    await Promise.race([Promise.all(this.serving), new Promise((r) => setTimeout(r, this.opts.hookTimeoutMs ?? 10_000).unref())]);
-    for (const m of [...this.modules.values()].reverse()) {
-      if (m.manifest.shutdown) {
-        await this.runHook(m, 'shutdown', () => m.manifest.shutdown!(m.ctx)).catch((e) => m.ctx.log.error('shutdown failed', e));
-      }
-    }
+    for (const m of [...this.modules.values()].reverse()) await this.stopModule(m);
     await this.pool.close();
     for (const c of this.connections.values()) {
       await c.then((cl) => cl.shutdown()).catch(() => undefined);

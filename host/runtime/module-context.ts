@@ -36,9 +36,14 @@ export class ModuleState {
   readonly options = new Map<string, OptionSlot>();
   services: Record<string, unknown> = {};
   readonly ctx: ModuleContext;
+  /** Aborted when the module is disabled or the host shuts down; its serve loop's signal. */
+  readonly abort = new AbortController();
+  serving: Promise<void> | undefined;
 
   constructor(readonly manifest: ModuleManifest, readonly builtin: boolean, host: HostServices) {
     const name = manifest.name;
+    if (host.signal.aborted) this.abort.abort();
+    else host.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
     const deps = new Set(manifest.dependencies ?? []);
     const slots = this.options;
     const health = this.health;
@@ -80,7 +85,7 @@ export class ModuleState {
         return host.lookupService(module, svc) as T;
       },
       emit: (type, id) => host.emit(type, id),
-      signal: host.signal,
+      signal: this.abort.signal,
     };
   }
 }

@@ -58,6 +58,17 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
   t.equal(conf.conf_file, join(c.dir, 'local.conf'));
   t.equal(conf.conf.global.backend, 'embedded', 'config show includes the conf in effect');
 
+  // mgr module disable/enable elsewhere takes effect in the running daemon, without restart.
+  const modEnv = { RBDM_MODULE_PATH: GOOD };
+  t.equal((await c.rbdm(['--cluster', 'local', 'mgr', 'module', 'disable', 'hello'], { env: modEnv })).code, 0);
+  await waitFor(() => readFileSync(log, 'utf8').includes('hello serve stopped'));
+  const after = JSON.parse(await adminCommand(asok, 'status')) as { modules: string[]; health: Record<string, unknown> };
+  t.notOk(after.modules.includes('hello'), 'disabled module stopped in the daemon');
+  t.notOk('HELLO_SERVING' in after.health, 'its health checks went with it');
+  t.equal((await c.rbdm(['--cluster', 'local', 'mgr', 'module', 'enable', 'hello'], { env: modEnv })).code, 0);
+  await waitFor(() => readFileSync(log, 'utf8').split('hello serve started').length === 3);
+  t.ok((JSON.parse(await adminCommand(asok, 'status')) as { modules: string[] }).modules.includes('hello'), 're-enabled module serving again');
+
   // logrotate: move the file away, SIGHUP, the daemon writes a new one at the same path.
   renameSync(log, `${log}.1`);
   child.kill('SIGHUP');

@@ -1,0 +1,44 @@
+/**
+ * Keeps a running daemon's module set in step with the cluster: watches `.mgr/mgr_notify`
+ * (which `mgr module enable|disable` and `mgr config set` notify) and reloads the enabled
+ * set on each cue, as ceph-mgr picks up `mgr module enable` without a restart. Until the
+ * `.mgr` pool exists (nothing was ever enabled), it checks for it every `retryMs`.
+ */
+import { HostError } from '../errors.js';
+import type { WatchHandle } from '../cluster/store.js';
+import type { Host } from './host.js';
+import { MGR_NOTIFY_OID, MGR_POOL } from './mgr-store.js';
+
+export function watchModuleChanges(host: Host, signal: AbortSignal, retryMs = 5000): Promise<void> {
+  let chain = Promise.resolve();
+  const reload = () => {
+    chain = chain
+      .then(() => host.reloadEnabledModules())
+      .then(() => undefined, (e) => host.log.error('module reload failed', e));
+  };
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+  return (async () => {
+    let handle: WatchHandle | undefined;
+    while (!signal.aborted && !handle) {
+      try {
+        const io = await (await host.cluster()).ioctx(MGR_POOL);
+        await io.operate(MGR_NOTIFY_OID, { steps: [{ op: 'create', exclusive: false }] });
+        handle = await io.watch(MGR_NOTIFY_OID, () => reload());
+        reload(); // catch changes made before the watch was in place
+      } catch (e) {
+        if (!(e instanceof HostError && e.errno === 'ENOENT')) host.log.warn(`cannot watch module changes: ${(e as Error).message}`);
+        await sleep(retryMs);
+      }
+    }
+    if (!handle) return;
+    await sleep(2 ** 31 - 1);
+    await handle.close().catch(() => undefined);
+    await chain;
+  })();
+}
