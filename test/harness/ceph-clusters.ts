@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +28,7 @@ const PORTS: Record<string, { v2: number; v1: number; min: number; max: number }
   local: { v2: 3300, v1: 6789, min: 6800, max: 6849 },
   remote: { v2: 3301, v1: 6790, min: 6850, max: 6899 },
 };
+const ports = (name: string, i: number) => PORTS[name] ?? { v2: 3302 + i, v1: 6791 + i, min: 6900 + 50 * i, max: 6949 + 50 * i };
 const BINARIES = ['ceph-mon', 'ceph-mgr', 'ceph-osd', 'ceph', 'monmaptool'];
 /** Run dirs are `$TMPDIR/rbdm-ceph-XXXXXX`; stale-run cleanup only looks at this prefix. */
 const PREFIX = 'rbdm-ceph-';
@@ -109,7 +111,10 @@ async function cleanStaleRuns(): Promise<void> {
       pids = readFileSync(join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number);
     } catch { continue; } // not (yet) a complete run dir: leave it alone
     if (ownerAlive(owner)) continue;
-    await killForeign(pids.filter((p) => cmdline(p).includes(dir)));
+    const ours = pids.filter((p) => cmdline(p).includes(dir));
+    // OSDs first, as in stop(): an OSD whose mon is gone only leaves on SIGKILL.
+    await killForeign(ours.filter((p) => cmdline(p).startsWith('ceph-osd')));
+    await killForeign(ours);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -135,6 +140,15 @@ async function acquireLock(timeoutMs: number): Promise<void> {
 }
 function releaseLock(): void {
   try { if (readFileSync(LOCK, 'utf8') === ownerStamp()) unlinkSync(LOCK); } catch { /* gone */ }
+}
+
+/** True when 127.0.0.1:port can be bound; a busy mon port would otherwise show as a 30 s timeout. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
 }
 
 interface Cmd { code: number; out: string; err: string; }
@@ -251,8 +265,17 @@ async function bringUp(run: Run, info: CephClusterInfo, monAddrV: string, deadli
   const { osdUuid } = await prepare(info, monAddrV);
   spawnDaemon(run, info, 'ceph-mon', 'a');
   spawnDaemon(run, info, 'ceph-mgr', 'x');
-  // Registers osd.0 in the osdmap (its key is already in the auth database).
-  await must('ceph', ['--conf', info.confPath, '--connect-timeout', '30', 'osd', 'new', osdUuid, '0']);
+  // Registers osd.0 in the osdmap (its key is already in the auth database); a mon that dies
+  // meanwhile fails the bring-up at once instead of after the connect timeout.
+  const mon = [...run.children.values()].find((c) => c.d.cluster === info.name && c.d.name === 'mon.a')!.child;
+  let onMonExit = (): void => undefined;
+  const monDied = new Promise<never>((_, reject) => {
+    onMonExit = () => reject(new Error(`${info.name}: mon.a exited during bring-up`));
+    mon.once('exit', onMonExit);
+  });
+  try {
+    await Promise.race([monDied, must('ceph', ['--conf', info.confPath, '--connect-timeout', '30', 'osd', 'new', osdUuid, '0'])]);
+  } finally { mon.off('exit', onMonExit); }
   spawnDaemon(run, info, 'ceph-osd', '0');
   await waitHealthy(info, deadline, run);
 }
@@ -320,6 +343,11 @@ export async function startCephClusters(opts: { names?: string[]; dir?: string; 
   const names = opts.names ?? ['local', 'remote'];
   await cleanStaleRuns();
   await acquireLock(180_000);
+  for (const [i, name] of names.entries()) {
+    for (const port of [ports(name, i).v2, ports(name, i).v1]) {
+      if (!(await portFree(port))) { releaseLock(); throw new Error(`startCephClusters: ${name}'s mon port 127.0.0.1:${port} is in use`); }
+    }
+  }
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), PREFIX));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'owner'), ownerStamp());
@@ -339,7 +367,7 @@ export async function startCephClusters(opts: { names?: string[]; dir?: string; 
   })());
   try {
     await Promise.all(names.map((name, i) => {
-      const p = PORTS[name] ?? { v2: 3302 + i, v1: 6791 + i, min: 6900 + 50 * i, max: 6949 + 50 * i };
+      const p = ports(name, i);
       const dataDir = join(dir, name);
       const monAddr = `v2:127.0.0.1:${p.v2},v1:127.0.0.1:${p.v1}`;
       const info: CephClusterInfo = {
