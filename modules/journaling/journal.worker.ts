@@ -1,0 +1,53 @@
+/**
+ * CPU-bound journal work for the host's piscina pool (`ctx.pool.run(task, { filename:
+ * JOURNAL_WORKER, name })`): pure functions of plain data that return `WorkerResult`s. The
+ * same functions run in-process when no pool is at hand (the CLI's one-shot reads).
+ */
+import { crc32c } from './crc32c.js';
+import { decodeObject, ENTRY_OVERHEAD } from './entry-codec.js';
+import { decodeEvent } from './event-codec.js';
+import type { Crc32cBatchTask, DecodeObjectsResult, DecodeObjectsTask, EntryRecord, WorkerResult } from './types.js';
+
+/** CRC32C (Ceph's convention, seed default 0) of each buffer. */
+export function crc32cBatch(task: Crc32cBatchTask): WorkerResult<number[]> {
+  try {
+    return { ok: true, value: task.buffers.map((b) => crc32c(b, task.seed ?? 0)) };
+  } catch (e) {
+    return { ok: false, code: 'ERR_INVALID_ARGUMENT', message: (e as Error).message };
+  }
+}
+
+/**
+ * Decodes data objects into entries with their events, verifying every frame's CRC32C and
+ * every payload; anything bad is listed in `corrupt` and left out of `entries`.
+ */
+export function decodeObjects(task: DecodeObjectsTask): WorkerResult<DecodeObjectsResult> {
+  try {
+    const out: DecodeObjectsResult = { entries: [], corrupt: [], torn: [] };
+    for (const o of task.objects) {
+      const d = decodeObject(o.data, o.objectNumber);
+      out.corrupt.push(...d.corrupt);
+      if (d.tornBytes) out.torn.push({ objectNumber: o.objectNumber, bytes: d.tornBytes });
+      for (const e of d.entries) {
+        const ev = decodeEvent(e.payload);
+        if (!ev.ok) {
+          out.corrupt.push({ objectNumber: e.objectNumber, offset: e.offset, tagTid: e.tagTid, entryTid: e.entryTid, reason: ev.message });
+          continue;
+        }
+        const rec: EntryRecord = {
+          tagTid: e.tagTid, entryTid: e.entryTid, objectNumber: e.objectNumber, offset: e.offset,
+          size: ENTRY_OVERHEAD + e.payload.length, event: ev.event.head,
+        };
+        // A copy, so the record does not pin (or transfer) the whole object buffer.
+        if (ev.event.data) rec.data = Uint8Array.from(ev.event.data);
+        out.entries.push(rec);
+      }
+    }
+    return { ok: true, value: out };
+  } catch (e) {
+    return { ok: false, code: 'ERR_INVALID_ARGUMENT', message: (e as Error).message };
+  }
+}
+
+/** The worker file's URL, for `ctx.pool.run(..., { filename: JOURNAL_WORKER, ... })`. */
+export const JOURNAL_WORKER = new URL(import.meta.url).href;
