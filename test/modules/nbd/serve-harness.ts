@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 import { embeddedBackend } from '../../../host/cluster/embedded/index.js';
 import { RBDM, run, TestClusters, type RunOptions, type RunResult } from '../../harness/cli.js';
 import type { Address } from './nbd-client.js';
@@ -92,7 +93,7 @@ export function serve(cl: Cluster, args: string[], t: { teardown(fn: () => unkno
  * Whether a client tool is installed. Missing: a failure under CI (the apt list installs
  * it), else the test is skipped with the reason.
  */
-export function haveTool(t: { fail(m: string): void; skip(m: string): void }, tool: string): boolean {
+export function haveTool(t: Test, tool: string): boolean {
   const r = spawnSync(tool, ['--version'], { stdio: 'ignore' });
   if (r.error === undefined && r.status === 0) return true;
   const why = `${tool} is not installed (apt-get install qemu-utils libnbd-bin; see .ci/apt-packages.d/nbd.txt)`;
