@@ -98,7 +98,7 @@ export function haveTool(t: Test, tool: string): boolean {
   if (r.error === undefined && r.status === 0) return true;
   const why = `${tool} is not installed (apt-get install qemu-utils libnbd-bin; see .ci/apt-packages.d/nbd.txt)`;
   if (process.env.CI) t.fail(why);
-  else t.skip(why);
+  else t.pass(why, { skip: why }); // reported as a skip with its reason
   return false;
 }
 
