@@ -35,7 +35,8 @@ export const standardPrimaryPolicy: PrimaryPolicy = (_img, lastTag) => lastTag?.
 export interface ImageJournalSettings {
   maxPayloadBytes: number;
   commitAgeMs: number;
-  trim: TrimPolicy;
+  /** Read at every trim, so a changed bound applies to open journals. */
+  trim: () => TrimPolicy;
   decode?: DecodeRunner;
   log?: Logger;
   primaryPolicy: PrimaryPolicy;
@@ -157,7 +158,7 @@ export class ImageJournal {
       this.tracker.taken();
       await this.journal.header.commit(IMAGE_CLIENT_ID, position);
     }
-    const r = await trimJournal(this.journal, this.s.trim);
+    const r = await trimJournal(this.journal, this.s.trim());
     this.s.onTrim?.(this.img, r);
   }
 }

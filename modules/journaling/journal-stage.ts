@@ -199,7 +199,7 @@ export class JournalStage implements WriteStage {
     return ImageJournal.open(img, {
       maxPayloadBytes: s.maxPayloadBytes,
       commitAgeMs: s.commitAgeMs,
-      trim: s.trim,
+      trim: () => readSettings(this.ctx).trim,
       decode: poolDecode(this.ctx.pool),
       log: this.ctx.log,
       primaryPolicy: (i, tag) => this.primaryPolicy(i, tag),
