@@ -33,6 +33,8 @@ export function imageExport(img: Image, name: string, readOnly: boolean): NbdExp
     write: (o, d) => img.write(o, d),
     discard: (o, l) => img.discard(o, l),
     writeZeroes: (o, l) => img.writeZeroes(o, l),
-    flush: () => img.flush(),
+    // Nothing is ever written through a read-only export, so there is nothing to flush (and a
+    // read-only handle's flush would refuse with EROFS).
+    flush: readOnly ? () => Promise.resolve() : () => img.flush(),
   };
 }
