@@ -23,15 +23,26 @@ export const journalExportCommand = defineCommand({
   prefix: 'journal export',
   desc: 'Export image journal.',
   perm: 'r',
-  args: Type.Object({ ...imageSpecArgs, path: Type.String({ description: 'export file (must not exist)' }) }),
+  // Both optional: yargs fills required positionals first, and `--image X PATH` leaves the
+  // path in the spec's place (as rbd export reads it).
+  args: Type.Object({ ...imageSpecArgs, path: Type.Optional(Type.String({ description: 'export file (must not exist)' })) }),
   positional: ['image_spec', 'path'],
   optionAliases: imageSpecAliases,
   result: Summary,
   render: (r) => `Exported ${r.entries} journal entries\n`,
-  handler: async (a, ctx) => withJournal(ctx, imageSpec(ctx, a), async (j) => {
+  handler: async (a, ctx) => {
+    const path = a.path ?? (a.image !== undefined ? a.image_spec : undefined);
+    if (path === undefined || path === '') throw err('ERR_INVALID_ARGUMENT', 'export path was not specified');
+    const spec = imageSpec(ctx, a.path === undefined ? { ...a, image_spec: undefined as never } : a);
+    return exportJournal(ctx, spec, path);
+  },
+});
+
+async function exportJournal(ctx: Parameters<typeof withJournal>[0], spec: ReturnType<typeof imageSpec>, path: string) {
+  return withJournal(ctx, spec, async (j) => {
     const r = await readJournal(j, undefined, { decode: poolDecode(ctx.pool) });
-    const fh = await open(a.path, 'wx').catch((e: NodeJS.ErrnoException) => {
-      throw err('ERR_INVALID_ARGUMENT', `cannot create export file '${a.path}': ${e.code === 'EEXIST' ? 'it already exists' : e.message}`);
+    const fh = await open(path, 'wx').catch((e: NodeJS.ErrnoException) => {
+      throw err('ERR_INVALID_ARGUMENT', `cannot create export file '${path}': ${e.code === 'EEXIST' ? 'it already exists' : e.message}`);
     });
     try {
       await fh.write(EXPORT_MAGIC);
@@ -39,13 +50,13 @@ export const journalExportCommand = defineCommand({
       await fh.sync();
     } catch (e) {
       await fh.close();
-      await rm(a.path, { force: true });
+      await rm(path, { force: true });
       throw e;
     }
     await fh.close();
     return { entries: r.entries.length };
-  }),
-});
+  });
+}
 
 export const journalImportCommand = defineCommand({
   prefix: 'journal import',

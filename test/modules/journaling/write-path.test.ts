@@ -147,3 +147,27 @@ t.test('a journal pool option puts data objects elsewhere', async (t) => {
   t.teardown(() => io.close());
   t.ok((await io.stat(`journal_data.${jpool.id}.${info.id}.0`)).size > 0);
 });
+
+t.test('inspect finds a corrupted entry; replay never applies it', async (t) => {
+  const c = await journalCluster(t);
+  const info = await c.lib.createImage(c.cluster, 'rbd', 'img', { size: M, features: FEATURES });
+  const img = await c.lib.openImage(c.cluster, 'rbd', 'img');
+  for (let i = 0; i < 8; i++) await img.write(i * 4 * K, Buffer.alloc(4 * K, i + 1));
+  await img.close();
+  const io = await c.cluster.ioctx('rbd');
+  t.teardown(() => io.close());
+  const oid = `journal_data.${io.poolId}.${info.id}.1`;
+  const bytes = await io.read(oid);
+  bytes[100] = bytes[100]! ^ 0xff; // inside the payload of object 1's first entry
+  await io.writeFull(oid, bytes);
+  const r = await c.run('journal inspect', { image_spec: 'img', verbose: true });
+  t.match(r.stdout.toString(), /corrupt entry at object 1 offset 0 \(tag_tid=1, entry_tid=1\): CRC32C mismatch/);
+  t.match(r.stdout.toString(), /Entry: tag_id=1, commit_tid=0\n/);
+  t.match(r.stdout.toString(), /Summary:\n  8 entries inspected\n  1 errors\n$/);
+  t.match(r.result, { errors: 1, corrupt_entries: [{ object_number: 1, offset: 0, tag_tid: 1, entry_tid: 1, error: 'CRC32C mismatch' }] });
+  const j = await c.journals.open(c.cluster, 'rbd', info.id);
+  t.teardown(() => j.close());
+  const read = await j.read(undefined);
+  t.same(read.entries.map((e) => e.entryTid), [0], 'a reader stops at the corrupt entry: the rest of that tag is never replayed');
+  t.same(read.skipped.map((e) => e.entryTid), [2, 3, 4, 5, 6, 7]);
+});
