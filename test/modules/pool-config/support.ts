@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectCluster } from '../../../host/cluster/connect.js';
 import { TestClusters, type RunResult } from '../../harness/cli.js';
 
 export const REFERENCE_DIR = '/work/shared/reference/ceph-16.2-outputs';
@@ -78,4 +79,25 @@ export async function snapshot(two: Two, cluster: 'local' | 'remote', pool: stri
   const plain = await two.rbdm(cluster, ['mirror', 'pool', 'info', pool, '--all']);
   const json = await two.rbdm(cluster, ['mirror', 'pool', 'info', pool, '--format', 'json']);
   return `${plain.code}\n${plain.stdout}${plain.stderr}${json.stdout}${json.stderr}`;
+}
+
+/**
+ * The pool's raw `rbd_mirroring` object (version and every omap entry), read in-process: a
+ * refusal that wrote anything at all, even an unchanged value, shows as a new version.
+ */
+export async function rawState(t: { teardown(fn: () => unknown): void }, two: Two, cluster: 'local' | 'remote', pool: string): Promise<() => Promise<string>> {
+  const c = await connectCluster({ clusterName: cluster, entity: 'client.admin', env: two.c.env });
+  t.teardown(() => c.shutdown());
+  const io = await c.ioctx(pool);
+  return async () => {
+    try {
+      const [stat, vals] = await io.operateRead('rbd_mirroring', { steps: [{ op: 'stat' }, { op: 'omap_get_vals' }] });
+      const version = stat?.op === 'stat' ? stat.stat.version : -1;
+      const entries = vals?.op === 'omap_get_vals' ? [...vals.entries].map(([k, v]) => `${k}=${v.toString('utf8')}`) : [];
+      return JSON.stringify({ version, entries });
+    } catch (e) {
+      if ((e as { errno?: string }).errno === 'ENOENT') return 'absent';
+      throw e;
+    }
+  };
 }
