@@ -1,7 +1,7 @@
 // Stages the application as installed under /usr/lib/rbdm: compiled dist/ (without tests),
 // the bin/ shims, a trimmed package.json and the production dependencies with the native
-// addon already built for this machine's Node (taken from the checkout's `npm ci`, pruned).
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// addon already built for this machine's Node (taken from the checkout's `npm ci`).
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeMajor, packageInfo, repoRoot, run } from './common.mjs';
 
@@ -36,23 +36,59 @@ function copyAssets(src, dst) {
 }
 
 /**
- * Production node_modules: a copy of the checkout's (addons already compiled against this
- * Node by `npm ci`), pruned by npm itself from the lockfile, offline. No download, no rebuild.
+ * The lockfile paths the app needs at run time: the closure of package.json's dependencies,
+ * resolved as Node does (nearest node_modules up the tree). Workspaces are left out: bin/
+ * only links the CLIs in a checkout, and host/ceph-napi (and its build-time node-addon-api)
+ * is the optional librados addon, which this package does not ship.
  */
-function dependencies(appDir, work) {
-  const tmp = join(work, 'prune');
-  mkdirSync(join(tmp, 'bin'), { recursive: true });
-  for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(repoRoot, f), join(tmp, f));
-  // The lockfile names the bin/ workspace: npm needs its manifest to prune consistently.
-  copyFileSync(join(repoRoot, 'bin/package.json'), join(tmp, 'bin/package.json'));
-  cpSync(join(repoRoot, 'node_modules'), join(tmp, 'node_modules'), { recursive: true, verbatimSymlinks: true });
-  run('npm', ['prune', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: tmp });
-  const nm = join(tmp, 'node_modules');
-  // The workspace link, bin links and npm's hidden lockfile only serve a development checkout.
-  for (const p of ['.bin', '@rbdm', '.package-lock.json']) rmSync(join(nm, p), { recursive: true, force: true });
+export function runtimePackages(lock) {
+  const pkgs = lock.packages;
+  const resolve = (from, name) => {
+    for (let base = from; ; base = base.includes('/node_modules/') ? base.slice(0, base.lastIndexOf('/node_modules/')) : '') {
+      const cand = `${base ? `${base}/` : ''}node_modules/${name}`;
+      if (pkgs[cand]) return cand;
+      if (!base) return undefined;
+    }
+  };
+  const seen = new Set();
+  const visit = (from, entry) => {
+    const deps = { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies };
+    for (const name of Object.keys(deps)) {
+      const path = resolve(from, name);
+      const optional = name in (entry.optionalDependencies ?? {}) || entry.peerDependenciesMeta?.[name]?.optional;
+      if (!path || pkgs[path].link) {
+        if (optional) continue;
+        throw new Error(`package-lock.json: ${from || 'rbdm'} needs ${name}, which it does not resolve`);
+      }
+      // An optional dependency for another platform is in the lockfile but not installed.
+      if (seen.has(path) || (optional && !existsSync(join(repoRoot, path)))) continue;
+      seen.add(path);
+      visit(path, pkgs[path]);
+    }
+  };
+  visit('', pkgs['']);
+  return [...seen].sort();
+}
+
+/**
+ * Production node_modules, copied from the checkout's (addons already compiled against this
+ * Node by `npm ci`): no download, no rebuild, and only what run time needs is read.
+ */
+function dependencies(appDir) {
+  const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8'));
+  for (const path of runtimePackages(lock)) {
+    const from = join(repoRoot, path);
+    // Nested node_modules hold separate lockfile entries: copied, or not, on their own.
+    cpSync(from, join(appDir, path), { recursive: true, filter: (f) => !f.startsWith(join(from, 'node_modules')) });
+  }
+  const nm = join(appDir, 'node_modules');
   trimBetterSqlite3(join(nm, 'better-sqlite3'));
   trimTree(nm);
-  renameSync(nm, join(appDir, 'node_modules'));
+}
+
+/** Fails the build when a production dependency is missing or at the wrong version. */
+function checkDependencies(appDir) {
+  run('npm', ['ls', '--omit=dev', '--all', '--offline'], { cwd: appDir });
 }
 
 /** better-sqlite3 ships its C sources and build tree; at run time only the .node and lib/ matter. */
@@ -75,7 +111,7 @@ const DEV_DIRS = new Set(['test', 'tests', 'test-jest', '__tests__', 'benchmark'
 /**
  * What is left for developers in production dependencies goes: TypeScript sources and
  * declarations, source maps, dotfiles (CI and lint configs), test/benchmark/docs folders.
- * Node never loads any of it. Executable bits stay only on real scripts (#!), and the empty
+ * Node never loads any of it. Executable bits go exactly to scripts (#!), and the empty
  * scope folders that prune leaves behind are removed.
  */
 function trimTree(dir, isPackageTop = false) {
@@ -92,15 +128,15 @@ function trimTree(dir, isPackageTop = false) {
       if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
     } else if (e.name.startsWith('.') || /\.([cm]?ts|map)$/.test(e.name)) {
       rmSync(p);
-    } else if ((statSync(p).mode & 0o111) !== 0 && !isScript(p)) {
-      chmodSync(p, 0o644);
+    } else {
+      // Executable if and only if it is a script; addons (.node) are shared objects: 0644.
+      chmodSync(p, isScript(p) ? 0o755 : 0o644);
     }
   }
 }
 
 function isScript(p) {
-  const head = readFileSync(p).subarray(0, 4);
-  return head.subarray(0, 2).toString() === '#!' || head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  return readFileSync(p).subarray(0, 2).toString() === '#!';
 }
 
 /** The manifest installed beside dist/: identity and runtime needs only (no scripts, no dev deps). */
@@ -120,7 +156,8 @@ export function stageApp(root, work) {
     chmodSync(join(appDir, 'bin', f), 0o755);
   }
   manifest(appDir);
-  dependencies(appDir, work);
+  dependencies(appDir);
+  checkDependencies(appDir);
   return appDir;
 }
 

@@ -67,6 +67,7 @@ export function buildDeb(root, outDir, work) {
   const ovr = join(pkgRoot, 'usr/share/lintian/overrides');
   mkdirSync(ovr, { recursive: true });
   copyFileSync(join(packagingDir, 'deb/lintian-overrides'), join(ovr, name));
+  chmodSync(join(ovr, name), 0o644);
   const DEBIAN = join(pkgRoot, 'DEBIAN');
   mkdirSync(DEBIAN);
   // md5sums before control: it lists package files only.

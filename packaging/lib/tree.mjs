@@ -1,6 +1,6 @@
 // Lays out the installed filesystem tree shared by the .deb and the .rpm: wrappers, the app,
 // systemd units, conffiles, state/log folders, man pages and the doc folder.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { stageApp } from './app.mjs';
@@ -96,7 +96,24 @@ export function buildTree(root, work) {
   manPages(root, appDir, work);
   put(root, 'usr/share/doc/rbdm/copyright', copyright(appDir));
   put(root, 'usr/share/doc/rbdm/changelog.gz', gz(src('deb/changelog')));
+  normalizeModes(root);
   return appDir;
+}
+
+/**
+ * 0755 for folders and executables, 0644 for the rest, whatever the builder's umask or the
+ * modes in node_modules were: packages must not depend on the build machine's settings.
+ */
+function normalizeModes(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      chmodSync(p, 0o755);
+      normalizeModes(p);
+    } else if (e.isFile()) {
+      chmodSync(p, (statSync(p).mode & 0o100) !== 0 ? 0o755 : 0o644);
+    }
+  }
 }
 
 /** Files (not folders) under `root`, as absolute package paths, sorted. */
