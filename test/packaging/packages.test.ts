@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Ran {
   return { code: r.status, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
-const TOOLS = ['dpkg-deb', 'dpkg-shlibdeps', 'rpmbuild', 'rpm', 'lintian', 'help2man', 'systemd-analyze', 'debootstrap'];
+const TOOLS = ['dpkg-deb', 'dpkg-shlibdeps', 'rpmbuild', 'rpm', 'lintian', 'help2man', 'systemd-analyze', 'logrotate', 'debootstrap'];
 const missing = TOOLS.filter((c) => sh('sh', ['-c', `command -v ${c}`]).code !== 0);
 // CI installs them from .ci/apt-packages.d/packaging.txt, so there a missing tool fails the run.
 if (missing.length && !process.env.CI) {
@@ -133,6 +133,20 @@ if (missing.length && !process.env.CI) {
     t.match(readFileSync(join(tree, 'usr/lib/systemd/system/rbdm-mirror.target'), 'utf8'), /^WantedBy=multi-user\.target$/m);
     t.match(readFileSync(join(tree, 'etc/default/rbdm'), 'utf8'), /^CLUSTER=ceph$/m);
     t.match(readFileSync(join(tree, 'etc/logrotate.d/rbdm'), 'utf8'), /systemctl kill .*HUP.*'rbdm-mirror@\*\.service'/);
+  });
+
+  t.test('logrotate -d: the config parses and would signal the daemons', async (t) => {
+    // Debug mode only reads and reports; a copy points at a log folder of the test's own.
+    const logs = join(out, 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'ceph-client.rbd-mirror.a.log'), 'a line\n');
+    const conf = join(out, 'logrotate.conf');
+    writeFileSync(conf, readFileSync(join(tree, 'etc/logrotate.d/rbdm'), 'utf8').replaceAll('/var/log/rbdm/', `${logs}/`));
+    const r = sh('logrotate', ['-d', '-f', '-s', join(out, 'logrotate.state'), conf]);
+    t.equal(r.code, 0, r.stderr);
+    t.notMatch(r.stdout + r.stderr, /^error:/m);
+    t.match(r.stdout + r.stderr, /rotating log .*ceph-client\.rbd-mirror\.a\.log/);
+    t.match(r.stdout + r.stderr, /running postrotate script/);
   });
 
   t.test('rpm -qlp, --scripts, -R: files, user creation, nodejs', async (t) => {
