@@ -30,8 +30,15 @@ export async function loadBackend(name: string): Promise<Backend> {
     case 'embedded':
       return (await import('./embedded/index.js')).embeddedBackend;
     case 'ceph':
-      throw err('ERR_BACKEND_UNAVAILABLE',
-        "backend 'ceph' is not available in this build: the ceph-napi addon is not installed (use backend = embedded)");
+      try {
+        return (await import('./ceph/index.js')).cephBackend;
+      } catch (e) {
+        // The addon is optional (built only where librados-dev was installed).
+        const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        throw err('ERR_BACKEND_UNAVAILABLE',
+          `backend 'ceph' is not available: the ceph-napi librados addon cannot be loaded (${why}); install librados-dev and run 'npm rebuild ceph-napi', or use backend = embedded`,
+          { cause: e });
+      }
     default:
       throw err('ERR_CONF', `unknown backend '${name}' in the conf: expected 'embedded' or 'ceph'`);
   }

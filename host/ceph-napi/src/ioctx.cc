@@ -172,6 +172,12 @@ Napi::Value IoCtx::Read(const Napi::CallbackInfo& info) {
   uint64_t off = U64Arg(info, 1, "offset");
   uint64_t len = U64Arg(info, 2, "length");
   if (len > (1ull << 31)) throw RadosError(env, "rados_aio_read " + oid, -EINVAL);
+  if (len == 0) {
+    // Length 0 means "the whole object" to the OSD, which would overrun our buffer.
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(Napi::Buffer<char>::New(env, 0));
+    return d.Promise();
+  }
   auto* p = new ReadAio(st, env, "rados_aio_read " + oid, len);
   if (p->buf == nullptr) {
     delete p;

@@ -268,7 +268,9 @@ Napi::Value IoCtx::ReadOp(const Napi::CallbackInfo& info) {
       if (len > (1ull << 31)) throw RadosError(env, "read op", -EINVAL);
       slot.buf = static_cast<char*>(malloc(len ? len : 1));
       if (!slot.buf) throw RadosError(env, "read op", -ENOMEM);
-      rados_read_op_read(op, U64(s, "offset"), len, slot.buf, &slot.bytes, &slot.prval);
+      // Length 0 means "to the end of the object" to the OSD, which would overrun the
+      // buffer: a zero-length read step reads nothing and is not sent.
+      if (len > 0) rados_read_op_read(op, U64(s, "offset"), len, slot.buf, &slot.bytes, &slot.prval);
     } else if (kind == "stat") {
       rados_read_op_stat(op, &slot.size, &slot.mtime, &slot.prval);
     } else if (kind == "getxattrs") {
