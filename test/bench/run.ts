@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { RBDM } from '../harness/cli.js';
 import { connectCluster } from '../../host/cluster/connect.js';
 import { benchStore } from './store-bench.js';
+import { journalBenchRows } from './journal-bench.js';
 
 interface Row {
   name: string;
@@ -112,6 +113,9 @@ async function main(): Promise<void> {
   } finally {
     await cluster.shutdown();
   }
+
+  // Journaling overhead: the same bench on a journaled image vs one without journaling.
+  for (const r of await journalBenchRows('32M')) rows.push(r);
 
   process.stdout.write('\n| measurement | rbdm | baseline | baseline value | ratio rbdm/baseline |\n|---|---|---|---|---|\n');
   for (const r of rows) {
