@@ -25,3 +25,9 @@ export function bind(ctx: ModuleContext): Deps {
 export function depsOf(ctx: ModuleContext): Deps {
   return bound ?? bind(ctx);
 }
+
+/** The services as bound by this process's host (for in-process users such as tests). */
+export function boundDeps(): Deps {
+  if (!bound) throw new Error('image-state is not initialised in this process');
+  return bound;
+}
