@@ -34,13 +34,23 @@ for (const c of ['local', 'remote']) {
   step(['--cluster', c, 'pool', 'create', 'image-pool']);
   step(['--cluster', c, 'pool', 'init', 'image-pool']);
 }
+// Seed: POOL CONFIGURATION on both clusters (mirroring replay arrives with the daemon issue).
+for (const [c, peer] of [['local', 'remote'], ['remote', 'local']]) {
+  step(['--cluster', c, 'mirror', 'pool', 'enable', 'image-pool', 'pool']);
+  step(['--cluster', c, 'auth', 'get-or-create', `client.${c}`, 'mon', 'profile rbd', 'osd', 'profile rbd',
+    '-o', join(dir, `${c}.client.${c}.keyring`)]);
+  step(['--cluster', c, 'mirror', 'pool', 'peer', 'add', 'image-pool', `client.${peer}@${peer}`]);
+}
+step(['--cluster', 'local', 'mirror', 'pool', 'info', 'image-pool']);
 step(['--cluster', 'local', 'auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd', 'osd', 'profile rbd',
   '-o', join(dir, 'local.client.rbd-mirror.a.keyring')]);
 step(['--cluster', 'local', 'create', 'image-pool/image-1', '--size', '1G', '--image-feature', 'exclusive-lock,journaling']);
 step(['--cluster', 'local', 'info', 'image-pool/image-1']);
+step(['--cluster', 'local', 'journal', 'info', 'image-pool/image-1']);
 step(['--cluster', 'local', 'bench', '--io-type', 'write', '--io-size', '4K', '--io-pattern', 'rand', '--io-total', '16M', 'image-pool/image-1']);
 step(['--cluster', 'local', 'bench', '--io-type', 'write', '--io-size', '1M', '--io-pattern', 'seq', '--io-total', '64M', 'image-pool/image-1']);
 step(['--cluster', 'local', 'ls', '-l', 'image-pool']);
+step(['--cluster', 'local', 'journal', 'status', 'image-pool/image-1']);
 const out = join(dir, 'image-1.img');
 step(['--cluster', 'local', 'export', 'image-pool/image-1', out]);
 const md5 = createHash('md5').update(readFileSync(out)).digest('hex');
