@@ -52,6 +52,7 @@ void Conn::End() {
 }
 
 bool Conn::Post(Pending* p) {
+  if (envGone.load()) return false;
   return channel.NonBlockingCall(p) == napi_ok;
 }
 

@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <rados/librados.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,6 +60,9 @@ struct Conn {
   bool shutDown = false;
   Channel channel;
   bool channelLive = false;
+  // Set when the JS environment is torn down (process or worker exit without shutdown):
+  // librados threads may still call back, and must not touch the freed channel.
+  std::atomic<bool> envGone{false};
   int64_t inflight = 0;
   bool refd = false;
   // Heap holders of watch contexts: freed after rados_shutdown (librados may call a

@@ -45,6 +45,11 @@ class Rados : public Napi::ObjectWrap<Rados> {
     conn_->channelLive = true;
     // Idle until an op is in flight: an idle connection must not keep the process alive.
     conn_->channel.Unref(env);
+    // Exit without shutdown(): stop librados' callbacks from reaching the channel.
+    std::weak_ptr<Conn> weak = conn_;
+    env.AddCleanupHook([weak] {
+      if (auto c = weak.lock()) c->envGone.store(true);
+    });
   }
 
   ~Rados() override {

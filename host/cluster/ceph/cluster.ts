@@ -41,6 +41,11 @@ export class CephCluster implements Cluster {
     this.sessions = new Sessions(rados);
   }
 
+  /** Tells the ioctxs of this pool that `oid` was removed (their watches on it will end). */
+  expectLoss(oid: string, poolId: number): void {
+    for (const io of this.ioctxs) if (io.poolId === poolId) io.watches.expectLoss(oid);
+  }
+
   checkOpen(): void {
     if (this.closed) throw shutDown();
   }

@@ -23,7 +23,7 @@ const MAX_RETRIES = 32;
 
 export class CephIoCtx implements IoCtx {
   private closed = false;
-  private readonly watches: CephWatches;
+  readonly watches: CephWatches;
   private readonly locks: CephLocks;
 
   constructor(
@@ -69,6 +69,7 @@ export class CephIoCtx implements IoCtx {
     if (native.every((g) => g !== null) && !op.steps.some(sizeDependent)) {
       try {
         await this.native.writeOp(oid, [...(native as NonNullable<(typeof native)[number]>[]), ...steps]);
+        if (op.steps.some((st) => st.op === 'remove')) this.cluster.expectLoss(oid, this.poolId);
         return;
       } catch (e) {
         const code = errnoOf(e);
@@ -96,8 +97,10 @@ export class CephIoCtx implements IoCtx {
           // No version to assert on a missing object: an exclusive create stands in for
           // "still missing" when the op creates it anyway (unless it brings its own).
           const guardCreate = orig.some(creates) && !orig.some((s) => s.op === 'create' && s.exclusive);
-          await this.native.writeOp(oid, guardCreate ? [{ op: 'create', exclusive: true }, ...steps] : steps);
+          // Nothing to do on a missing object (e.g. zero or truncate only): RADOS refuses an empty op.
+          if (steps.length > 0) await this.native.writeOp(oid, guardCreate ? [{ op: 'create', exclusive: true }, ...steps] : steps);
         }
+        if (orig.some((st) => st.op === 'remove')) this.cluster.expectLoss(oid, this.poolId);
         return;
       } catch (e) {
         const code = errnoOf(e);
@@ -152,6 +155,7 @@ export class CephIoCtx implements IoCtx {
   async remove(oid: string): Promise<void> {
     this.check(oid);
     await this.native.remove(oid).catch((e: unknown) => this.fail(e, 'error removing', oid));
+    this.cluster.expectLoss(oid, this.poolId);
   }
 
   setXattr(oid: string, name: string, value: Uint8Array): Promise<void> {

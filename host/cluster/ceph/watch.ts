@@ -16,8 +16,39 @@ const PROBE = Buffer.from('\0rbdm-ceph-backend:list-watchers\0');
 /** How long a watcher has to answer the probe before its liveness is checked. */
 const PROBE_TIMEOUT_MS = 1000;
 
+/** How long a removed object's watches keep the process alive waiting for their error. */
+const LOSS_WAIT_MS = 3000;
+
 export class CephWatches {
   private readonly mine = new Set<string>();
+  /** cookie → oid of this ioctx's live watches. */
+  private readonly oids = new Map<string, string>();
+  /** Watches whose object this client removed, until their error arrives. */
+  private readonly losing = new Set<string>();
+  private lossTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * After this client removed `oid`: the OSD ends its watches with an error, but it arrives
+   * after the remove completes, when nothing may keep the event loop alive (watches do not).
+   * A timer holds the process until those errors are delivered (or LOSS_WAIT_MS passes).
+   */
+  expectLoss(oid: string): void {
+    for (const [cookie, o] of this.oids) if (o === oid) this.losing.add(cookie);
+    if (this.losing.size > 0 && !this.lossTimer) {
+      this.lossTimer = setTimeout(() => {
+        this.lossTimer = undefined;
+        this.losing.clear();
+      }, LOSS_WAIT_MS);
+    }
+  }
+
+  private lost(cookie: string): void {
+    this.oids.delete(cookie);
+    if (this.losing.delete(cookie) && this.losing.size === 0 && this.lossTimer) {
+      clearTimeout(this.lossTimer);
+      this.lossTimer = undefined;
+    }
+  }
 
   constructor(private readonly io: CephIoCtx) {}
 
@@ -50,6 +81,8 @@ export class CephWatches {
     };
     const onWatchError = (cookie: string, e: Error) => {
       this.mine.delete(cookie);
+      // Delivered after the user's handler, so the loop stays alive until it has run.
+      setImmediate(() => this.lost(cookie));
       onError?.(mapRadosError(e, { what: `watch ${cookie} on`, pool: poolName, oid }));
     };
     let cookie: string;
@@ -59,10 +92,12 @@ export class CephWatches {
       return this.io.fail(e, 'error watching', oid);
     }
     this.mine.add(cookie);
+    this.oids.set(cookie, oid);
     return { cookie, close: () => this.unwatch(cookie) };
   }
 
   private async unwatch(cookie: string): Promise<void> {
+    this.lost(cookie);
     if (!this.mine.delete(cookie)) return;
     try {
       await this.io.native.unwatch(cookie);
