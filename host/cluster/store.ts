@@ -22,7 +22,9 @@
  *   `after` (exclusive) and `max`, and says whether `more` remain.
  * - Notifies are delivered to every watcher of the object (including other processes);
  *   each watcher's callback may return a reply; a watcher that does not answer within the
- *   timeout is listed in `timeouts`. A watcher whose client died is dropped, not waited for.
+ *   timeout is listed in `timeouts` — or, where the backend drops the watch of a client that
+ *   fails to ack (Ceph 16.2's OSD does), in neither list, and it no longer watches. A watcher
+ *   whose client died is dropped, not waited for.
  * - Caps are enforced by the backend for the authenticated entity: a read needs `r`, a
  *   write `w` on the pool, else EACCES (`ERR_PERMISSION`).
  */

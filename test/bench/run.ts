@@ -17,6 +17,7 @@ import { RBDM } from '../harness/cli.js';
 import { connectCluster } from '../../host/cluster/connect.js';
 import { benchStore } from './store-bench.js';
 import { journalBenchRows } from './journal-bench.js';
+import { cephBenchRows } from './ceph-bench.js';
 
 interface Row {
   name: string;
@@ -116,6 +117,11 @@ async function main(): Promise<void> {
 
   // Journaling overhead: the same bench on a journaled image vs one without journaling.
   for (const r of await journalBenchRows('32M')) rows.push(r);
+
+  // The ceph backend on a real cluster next to rados bench (skipped where Ceph is missing).
+  const ceph = await cephBenchRows();
+  if (typeof ceph === 'string') process.stdout.write(`# ceph rows skipped: ${ceph}\n`);
+  else rows.push(...ceph);
 
   process.stdout.write('\n| measurement | rbdm | baseline | baseline value | ratio rbdm/baseline |\n|---|---|---|---|---|\n');
   for (const r of rows) {
