@@ -3,7 +3,7 @@
  * rbd 16.2's messages on stdout (113, 115, 137, 141, 163, 171) and refusals (077–082, 085, 140,
  * 172). Specs as rbd: `[pool/]image`, `--pool/-p`, `--image`.
  */
-import { Type, defineCommand, err, type CommandContext } from '../../host/index.js';
+import { HostError, Type, defineCommand, err, type CommandContext } from '../../host/index.js';
 import { hasJournaling, poolMode, targetByName, withIo, type Target } from './deps.js';
 import { disableImage, enableRecord } from './enable-disable.js';
 import { ensureLocalOwner, demote, promote, resync } from './ownership.js';
@@ -139,10 +139,11 @@ function poolCommand(verb: 'promote' | 'demote') {
     handler: async (a, ctx) => {
       const force = (a as { force?: boolean }).force === true;
       const r = await poolOwnership(depsOf(ctx), await ctx.cluster(), a.pool, verb, force ? { force } : {});
-      for (const f of r.failures) ctx.io.stderr.write(`rbdm: ${f}\n`);
+      // Every failure but the last goes to stderr now; the last is the command's error, so
+      // the exit code is its errno after the count is printed, as rbd does (172).
+      for (const f of r.failures.slice(0, -1)) ctx.io.stderr.write(`rbdm: ${f}\n`);
       ctx.io.stdout.write(`${verb === 'demote' ? 'Demoted' : 'Promoted'} ${r.count} mirrored images\n`);
-      // rbd exits with the last failure's errno after printing the count (172).
-      if (r.error) throw r.error;
+      if (r.error) throw new HostError(r.error.code, r.error.errno, r.failures[r.failures.length - 1]!, { cause: r.error });
       return undefined;
     },
   });
