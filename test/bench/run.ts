@@ -107,8 +107,11 @@ async function main(): Promise<void> {
     const store = await benchStore(cluster, { durationMs: 2000 });
     for (const qd of [1, 16]) {
       const file4k = await fileWrites(join(dir, 'qd.img'), 4096, 4 << 20, 'rand', qd, true);
+      const file4m = await fileWrites(join(dir, 'qd.img'), 4 << 20, 128 << 20, 'seq', qd, true);
       for (const r of store.filter((x) => x.name.endsWith(`-qd${qd}`))) {
-        rows.push({ name: `store ${r.name} (embedded)`, value: r.opsPerSec, unit: 'ops/s', baseline: { name: `plain file 4 KiB + fdatasync, depth ${qd}`, value: file4k } });
+        const big = r.name.startsWith('write-4m');
+        rows.push({ name: `store ${r.name} (embedded)`, value: r.opsPerSec, unit: 'ops/s',
+          baseline: { name: `plain file ${big ? '4 MiB' : '4 KiB'} + fdatasync, depth ${qd}`, value: big ? file4m : file4k } });
       }
     }
   } finally {

@@ -42,6 +42,19 @@ if (reason && process.env.CI) {
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, /elapsed: \d+\s+ops: 1024\s+ops\/sec: [\d.]+\s+bytes\/sec: /);
 
+    // Journaling on librados: every bench write went through the journal first.
+    r = await rb(['journal', 'inspect', 'image-pool/image-1']);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, /\s+(\d+) entries inspected\n\s+0 errors\n/);
+    t.ok(Number(/(\d+) entries inspected/.exec(r.stdout)?.[1]) >= 1024, 'one entry per 4 KiB write at least');
+    r = await rb(['journal', 'status', 'image-pool/image-1']);
+    t.match(r.stdout, /state=connected/);
+    // Mirroring configuration is stored in the real pool too.
+    r = await rb(['mirror', 'pool', 'enable', 'image-pool', 'image']);
+    t.equal(r.code, 0, r.stderr);
+    r = await rb(['mirror', 'pool', 'info', 'image-pool', '--format', 'json']);
+    t.same(JSON.parse(r.stdout), { mode: 'image', site_name: 'site', peers: [] });
+
     const data = Buffer.concat([randomBytes(3 << 20), Buffer.alloc(2 << 20), randomBytes(1 << 20)]);
     const file = join(confDir, 'in.img');
     writeFileSync(file, data);
