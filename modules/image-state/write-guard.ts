@@ -3,7 +3,7 @@
  *
  * - write stage `image-state` (order 10): `beforeLock` refuses every client change (write,
  *   discard, resize, feature change) of a non-primary image with EROFS, before any lock is
- *   asked for (080); replay handles pass. `beforeApply` refuses turning journaling off while
+ *   asked for (080); replay handles pass. `beforeApply` (feature changes only) refuses turning journaling off while
  *   the image is mirrored in an image-mode pool (librbd's rule); `afterApply` mirrors an
  *   image whose journaling was just enabled in a pool-mode pool, and un-mirrors (with a
  *   warning rbd does not give) one whose journaling was just disabled there.
@@ -43,13 +43,14 @@ export function registerWriteGuard(d: Deps): Array<() => void> {
       const rec = await readRecord(img.ioctx, img.id);
       if (rec?.state === 'enabled' && !rec.primary) throw nonPrimaryReadOnly(img.pool, img.name, 'writing');
     },
+    // Data writes are not re-checked per event: `beforeLock` ran for this lock acquisition,
+    // and a demote needs the lock, so the record cannot turn non-primary under a holder.
+    // Images without exclusive-lock cannot be journaled, hence never mirrored.
     beforeApply: async (img: Image, ev: WriteEvent) => {
-      if (img.purpose === 'replay') return undefined;
+      if (img.purpose === 'replay' || ev.type !== 'update_features') return undefined;
       const rec = await readRecord(img.ioctx, img.id);
-      // A handle that took the lock before a demote must not keep writing.
       if (rec?.state === 'enabled' && !rec.primary) throw nonPrimaryReadOnly(img.pool, img.name, describe(ev));
-      if (journalingBit(d, ev) && ev.type === 'update_features' && !ev.enabled && rec?.state === 'enabled'
-        && (await poolMode(d, img.cluster, img.pool)) === 'image') {
+      if (journalingBit(d, ev) && !ev.enabled && rec?.state === 'enabled' && (await poolMode(d, img.cluster, img.pool)) === 'image') {
         throw journalingInImageMode();
       }
       return undefined;
