@@ -175,7 +175,7 @@ t.test('a module built on the images service: its stage refuses client writes (r
   r = await rbdm(['primary-gate', 'write', 'img', '0', 'hello'], { env });
   t.equal(r.code, 0, r.stderr);
   r = await rbdm(['info', 'img'], { env });
-  t.match(r.stdout, /\tmodify_timestamp: .+\n\tjournal: \w+\n\tprimary: true\n$/);
+  t.match(r.stdout, /\tmodify_timestamp: .+\n\tjournal: \w+\n\tprimary: true\n\tmirroring state: disabled\n$/);
   r = await rbdm(['primary-gate', 'demote', 'img'], { env });
   t.equal(r.code, 0, r.stderr);
   r = await rbdm(['bench', '--io-type', 'write', '--io-size', '4K', '--io-total', '4K', 'img'], { env });

@@ -33,11 +33,12 @@ t.test('create + info: rbd 041/042 (without the mirroring lines)', async (t) => 
   const info = await hc.run('info', { image_spec: 'image-pool/image-1' });
   t.match(info.stdout.toString(), INFO_RE('image-1', 'size 1 GiB in 256 objects', 'exclusive-lock, journaling'));
   const id = /\tid: (\w+)\n/.exec(info.stdout.toString())![1];
-  t.match(info.stdout.toString(), new RegExp(`modify_timestamp: .+\n\tjournal: ${id}\n$`), 'the journaling module adds the journal line (042)');
+  t.match(info.stdout.toString(), new RegExp(`modify_timestamp: .+\n\tjournal: ${id}\n\tmirroring state: disabled\n$`),
+    'the journaling and image-state modules add their lines (042, 118)');
   const json = await hc.run('info', { image_spec: 'image-pool/image-1' }, { format: 'json' });
   const r = JSON.parse(json.stdout.toString()) as Record<string, unknown>;
   t.same(Object.keys(r), ['name', 'id', 'size', 'objects', 'order', 'object_size', 'snapshot_count', 'block_name_prefix', 'format',
-    'features', 'op_features', 'flags', 'create_timestamp', 'access_timestamp', 'modify_timestamp', 'journal'], "rbd's keys, in rbd's order");
+    'features', 'op_features', 'flags', 'create_timestamp', 'access_timestamp', 'modify_timestamp', 'journal', 'mirroring'], "rbd's keys, in rbd's order");
   t.match(r, { name: 'image-1', size: 1 << 30, objects: 256, order: 22, object_size: 4 << 20, snapshot_count: 0, format: 2,
     features: ['exclusive-lock', 'journaling'], op_features: [], flags: [] });
 });
@@ -63,31 +64,28 @@ t.test('conf: rbd default features = 125 journals new images; rbd default pool',
   t.same((await hc.run('ls', {}, { format: 'json' })).result, ['img'], 'the default pool from the conf');
 });
 
-t.test('registered info sections append lines and JSON keys (042 in full)', async (t) => {
+t.test('registered info sections append lines and JSON keys, in section order', async (t) => {
   const hc = await hostCluster(t);
   await seedPools(hc, 'image-pool');
   const images = new ImageLibrary({ conf: { get: () => undefined } });
+  // After the journaling (order 10) and image-state sections come the test's own.
   const offs = [
     images.registerInfoSection({
-      name: 'mirroring', order: 20,
-      collect: async () => ({ mirroring: { mode: 'journal', state: 'enabled', global_id: '76689177-4356-4d9b-b6dc-e8a7f9e9ac5d', primary: true } }),
-      render: (r) => {
-        const m = r.mirroring as { mode: string; state: string; global_id: string; primary: boolean };
-        return [`mirroring state: ${m.state}`, `mirroring mode: ${m.mode}`, `mirroring global id: ${m.global_id}`, `mirroring primary: ${m.primary}`];
-      },
+      name: 'test-extra', order: 99,
+      collect: async (img) => ({ test_extra: { id_length: img.id.length } }),
+      render: (r) => [`test extra: ${(r.test_extra as { id_length: number }).id_length}`],
     }),
   ];
-  // The journaling module's own section (order 10) comes before this one (order 20).
   t.teardown(() => offs.forEach((off) => off()));
   await hc.run('create', { image_spec: 'image-pool/image-1', size: '1G', image_feature: ['exclusive-lock', 'journaling'] });
   const text = (await hc.run('info', { image_spec: 'image-pool/image-1' })).stdout.toString();
   const id = /id: (\w+)/.exec(text)![1];
   t.ok(text.endsWith(`\tmodify_timestamp: ${/modify_timestamp: (.+)\n/.exec(text)![1]}\n\tjournal: ${id}\n` +
-    '\tmirroring state: enabled\n\tmirroring mode: journal\n\tmirroring global id: 76689177-4356-4d9b-b6dc-e8a7f9e9ac5d\n\tmirroring primary: true\n'),
+    '\tmirroring state: disabled\n\ttest extra: 12\n'),
   'lines in section order, after rbd\'s own');
   const r = JSON.parse((await hc.run('info', { image_spec: 'image-pool/image-1' }, { format: 'json' })).stdout.toString()) as Record<string, unknown>;
   t.equal(r.journal, id);
-  t.same(r.mirroring, { mode: 'journal', state: 'enabled', global_id: '76689177-4356-4d9b-b6dc-e8a7f9e9ac5d', primary: true });
+  t.same(r.test_extra, { id_length: 12 });
 });
 
 t.test('ls and ls -l: rbd 056/064 layout and JSON', async (t) => {
