@@ -1,0 +1,134 @@
+/**
+ * One pool and one peer: connects to the peer, follows its mirrored primary images and runs
+ * an `ImageReplayer` for each (rbd-mirror's `PoolReplayer` + `PoolWatcher`, one namespace).
+ * Writes each image's status record, right away on a state change and at most every
+ * second otherwise (the rest at the next `tick`).
+ */
+import type { Cluster, WatchHandle } from '../../host/index.js';
+import type { MirrorPeer } from '../pool-config/api.js';
+import type { StatusState } from '../status/api.js';
+import type { ReplayDeps } from './deps.js';
+import { ImageReplayer, ImageReplayerState } from './image-replayer/image-replayer.js';
+
+/** An image replayer that failed is started again after this long. */
+const RESTART_AFTER_MS = 10_000;
+const MIN_STATUS_INTERVAL_MS = 1_000;
+
+interface StatusSlot {
+  state: StatusState;
+  description: string;
+  written: number;
+  dirty: boolean;
+  chain: Promise<void>;
+}
+
+export class PoolReplayer {
+  private remote: Cluster | undefined;
+  private watch: WatchHandle | undefined;
+  private localMirrorUuid = '';
+  private remoteMirrorUuid = '';
+  private readonly images = new Map<string, ImageReplayer>();
+  private readonly statuses = new Map<string, StatusSlot>();
+  private scanning: Promise<void> | undefined;
+  private rescan = false;
+  private stopped = false;
+
+  constructor(private readonly d: ReplayDeps, readonly pool: string, readonly peer: MirrorPeer) {}
+
+  async start(): Promise<void> {
+    this.remote = await this.d.mirroring.connectPeer(this.peer);
+    this.localMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.d.local, this.pool)).mirror_uuid;
+    this.remoteMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.remote, this.pool)).mirror_uuid;
+    this.watch = await this.d.state.watch(this.remote, this.pool, () => this.scan());
+    this.d.log.info(`replaying pool ${this.pool} from peer ${this.peer.site_name} (${this.peer.client_name})`);
+    this.scan();
+    await this.scanning;
+  }
+
+  /** Periodic: re-lists images, restarts failed ones, writes pending status changes. */
+  tick(): void {
+    this.scan();
+    for (const [gid, ir] of this.images) {
+      const desc = ir.describe();
+      const slot = this.statuses.get(gid);
+      if (desc !== undefined && slot?.state === 'replaying') slot.description = desc;
+      if (slot && (slot.dirty || desc !== undefined)) this.writeStatus(gid, slot);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.watch?.close().catch(() => undefined);
+    while (this.scanning) await this.scanning;
+    await Promise.all([...this.images.values()].map((ir) => ir.stop()));
+    this.images.clear();
+    await Promise.all([...this.statuses.values()].map((s) => s.chain));
+    await this.remote?.shutdown().catch(() => undefined);
+  }
+
+  private scan(): void {
+    if (this.stopped) return;
+    this.rescan = true;
+    if (this.scanning) return;
+    this.scanning = (async () => {
+      while (this.rescan && !this.stopped) {
+        this.rescan = false;
+        try {
+          await this.refreshImages();
+        } catch (e) {
+          this.d.log.warn(`listing images of peer ${this.peer.site_name} pool ${this.pool}: ${(e as Error).message}`);
+        }
+      }
+    })().finally(() => {
+      this.scanning = undefined;
+    });
+  }
+
+  private async refreshImages(): Promise<void> {
+    const primaries = (await this.d.state.listMirroredImages(this.remote!, this.pool)).filter((m) => m.primary && m.state === 'enabled');
+    const wanted = new Set(primaries.map((m) => m.globalId));
+    for (const m of primaries) {
+      let ir = this.images.get(m.globalId);
+      if (!ir) {
+        ir = new ImageReplayer(this.d, {
+          remote: this.remote!, pool: this.pool, primary: m,
+          localMirrorUuid: this.localMirrorUuid, remoteMirrorUuid: this.remoteMirrorUuid,
+          status: (state, description) => this.setStatus(m.globalId, state, description),
+        });
+        this.images.set(m.globalId, ir);
+        ir.start();
+      } else if (ir.state === ImageReplayerState.Error && Date.now() - ir.failedAt > RESTART_AFTER_MS) {
+        ir.start();
+      }
+    }
+    // Demoted or disabled on the peer: stop replaying (failover and deletion come later).
+    for (const [gid, ir] of this.images) {
+      if (!wanted.has(gid)) {
+        this.images.delete(gid);
+        await ir.stop();
+      }
+    }
+  }
+
+  private setStatus(globalId: string, state: StatusState, description: string): void {
+    let slot = this.statuses.get(globalId);
+    const changed = !slot || slot.state !== state;
+    if (!slot) {
+      slot = { state, description, written: 0, dirty: true, chain: Promise.resolve() };
+      this.statuses.set(globalId, slot);
+    }
+    slot.state = state;
+    slot.description = description;
+    slot.dirty = true;
+    if (changed || Date.now() - slot.written >= MIN_STATUS_INTERVAL_MS) this.writeStatus(globalId, slot);
+  }
+
+  private writeStatus(globalId: string, slot: StatusSlot): void {
+    slot.dirty = false;
+    slot.written = Date.now();
+    const rec = { global_id: globalId, state: slot.state, description: slot.description, instance_id: this.d.local.instanceId };
+    slot.chain = slot.chain
+      .then(() => this.d.records.writeImageStatus(this.d.local, this.pool, rec))
+      .then(() => undefined, (e: unknown) => this.d.log.warn(`status of ${this.pool} ${globalId}: ${(e as Error).message}`));
+  }
+}
