@@ -347,6 +347,7 @@ export class Host {
 
   /** Ends one module: abort its serve loop, run its shutdown hook, drop its commands. */
   private async stopModule(m: ModuleState): Promise<void> {
+    m.detach();
     m.abort.abort();
     const grace = new Promise((r) => setTimeout(r, this.opts.hookTimeoutMs ?? 10_000).unref());
     if (m.serving) await Promise.race([m.serving, grace]);

@@ -39,11 +39,18 @@ export class ModuleState {
   /** Aborted when the module is disabled or the host shuts down; its serve loop's signal. */
   readonly abort = new AbortController();
   serving: Promise<void> | undefined;
+  /** Stops following the host's signal; called when the module is stopped. */
+  detach: () => void = () => undefined;
 
   constructor(readonly manifest: ModuleManifest, readonly builtin: boolean, host: HostServices) {
     const name = manifest.name;
     if (host.signal.aborted) this.abort.abort();
-    else host.signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    else {
+      const onHostAbort = () => this.abort.abort();
+      host.signal.addEventListener('abort', onHostAbort, { once: true });
+      // A stopped module must not stay listening on the host's signal (a leak per reload).
+      this.detach = () => host.signal.removeEventListener('abort', onHostAbort);
+    }
     const deps = new Set(manifest.dependencies ?? []);
     const slots = this.options;
     const health = this.health;
