@@ -144,6 +144,14 @@ export interface LockerInfo {
   expiresAt: number;
 }
 
+export interface LockOptions {
+  description?: string;
+  /** The lock lapses this long after it is taken (or renewed); 0 or absent: never. */
+  durationMs?: number;
+  /** LOCK_FLAG_MAY_RENEW: re-taking one's own lock renews it instead of failing with EEXIST. */
+  renew?: boolean;
+}
+
 export interface LockInfo {
   exclusive: boolean;
   tag: string;
@@ -186,10 +194,14 @@ export interface IoCtx {
   notify(oid: string, payload: Uint8Array, timeoutMs?: number): Promise<NotifyResult>;
   listWatchers(oid: string): Promise<WatcherInfo[]>;
 
-  /** cls_lock: take an exclusive lock `name` on `oid` (EBUSY if someone else holds it). */
-  lockExclusive(oid: string, name: string, cookie: string, opts?: { description?: string; tag?: string; durationMs?: number }): Promise<void>;
+  /**
+   * cls_lock: take an exclusive lock `name` on `oid` (EBUSY if someone else holds it).
+   * `renew` is LOCK_FLAG_MAY_RENEW: the same locker taking it again renews its duration
+   * instead of failing with EEXIST (a lease kept alive by its holder).
+   */
+  lockExclusive(oid: string, name: string, cookie: string, opts?: LockOptions & { tag?: string }): Promise<void>;
   /** cls_lock: shared lock, several holders with the same tag. */
-  lockShared(oid: string, name: string, cookie: string, tag: string, opts?: { description?: string; durationMs?: number }): Promise<void>;
+  lockShared(oid: string, name: string, cookie: string, tag: string, opts?: LockOptions): Promise<void>;
   unlock(oid: string, name: string, cookie: string): Promise<void>;
   /** Breaks another client's lock (after deciding it is dead); ENOENT if not held so. */
   breakLock(oid: string, name: string, instanceId: string, cookie: string): Promise<void>;

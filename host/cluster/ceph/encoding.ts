@@ -106,10 +106,10 @@ export function encodeGetInfo(name: string): Buffer {
   return new Encoder().block(1, 1, (e) => e.str(name)).done();
 }
 
-export function encodeLock(op: { name: string; exclusive: boolean; cookie: string; tag: string; description: string; durationMs: number }): Buffer {
+export function encodeLock(op: { name: string; exclusive: boolean; cookie: string; tag: string; description: string; durationMs: number; flags?: number }): Buffer {
   return new Encoder()
     .block(1, 1, (e) => {
-      e.str(op.name).u8(op.exclusive ? 1 : 2).str(op.cookie).str(op.tag).str(op.description).utime(op.durationMs).u8(0);
+      e.str(op.name).u8(op.exclusive ? 1 : 2).str(op.cookie).str(op.tag).str(op.description).utime(op.durationMs).u8(op.flags ?? 0);
     })
     .done();
 }

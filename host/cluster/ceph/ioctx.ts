@@ -8,6 +8,7 @@ import {
   DEFAULT_NOTIFY_TIMEOUT_MS,
   type Guard, type IoCtx, type LockInfo, type NotifyResult, type ObjectStat, type OmapPage, type ReadOp, type ReadResult,
   type WatchCallback, type WatcherInfo, type WatchHandle, type WriteOp, type WriteStep,
+  type LockOptions,
 } from '../store.js';
 import { objectNotFound, poolNotFound, validateOid, validateReadOp, validateText, validateWriteOp } from '../embedded/validate.js';
 import { HostError } from '../../errors.js';
@@ -374,11 +375,11 @@ export class CephIoCtx implements IoCtx {
     return this.watches.listWatchers(oid);
   }
 
-  lockExclusive(oid: string, name: string, cookie: string, opts: { description?: string; tag?: string; durationMs?: number } = {}): Promise<void> {
+  lockExclusive(oid: string, name: string, cookie: string, opts: LockOptions & { tag?: string } = {}): Promise<void> {
     return this.locks.lock(oid, name, cookie, true, opts.tag ?? '', opts);
   }
 
-  lockShared(oid: string, name: string, cookie: string, tag: string, opts: { description?: string; durationMs?: number } = {}): Promise<void> {
+  lockShared(oid: string, name: string, cookie: string, tag: string, opts: LockOptions = {}): Promise<void> {
     return this.locks.lock(oid, name, cookie, false, tag, opts);
   }
 

@@ -3,7 +3,7 @@
  * with a tag and the lock info (description, expiry) through the `lock` class directly.
  */
 import { HostError } from '../../errors.js';
-import type { LockInfo } from '../store.js';
+import type { LockInfo, LockOptions } from '../store.js';
 import { validateCount, validateText } from '../embedded/validate.js';
 import { err } from '../../errors.js';
 import { decodeGetInfoReply, encodeGetInfo, encodeLock } from './encoding.js';
@@ -36,7 +36,7 @@ export class CephLocks {
 
   async lock(
     oid: string, name: string, cookie: string, exclusive: boolean, tag: string,
-    opts: { description?: string; durationMs?: number },
+    opts: LockOptions,
   ): Promise<void> {
     this.validate(oid, name, cookie);
     validateText('lock tag', tag);
@@ -46,14 +46,16 @@ export class CephLocks {
     validateCount('lock duration', durationMs);
     const n = this.io.native;
     const who = `client.${this.io.cluster.instanceId} cookie '${cookie}'`;
+    // LIBRADOS_LOCK_FLAG_MAY_RENEW
+    const flags = opts.renew ? 1 : 0;
     try {
       if (exclusive && tag !== '') {
         // rados_lock_exclusive has no tag parameter: call cls_lock's `lock` method.
-        await n.writeOp(oid, [{ op: 'exec', cls: 'lock', method: 'lock', input: encodeLock({ name, exclusive, cookie, tag, description, durationMs }) }]);
+        await n.writeOp(oid, [{ op: 'exec', cls: 'lock', method: 'lock', input: encodeLock({ name, exclusive, cookie, tag, description, durationMs, flags }) }]);
       } else if (exclusive) {
-        await n.lockExclusive(oid, name, cookie, description, durationMs);
+        await n.lockExclusive(oid, name, cookie, description, durationMs, flags);
       } else {
-        await n.lockShared(oid, name, cookie, tag, description, durationMs);
+        await n.lockShared(oid, name, cookie, tag, description, durationMs, flags);
       }
     } catch (e) {
       return this.lockError(e, oid, name, who);

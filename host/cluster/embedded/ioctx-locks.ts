@@ -2,7 +2,7 @@
  * cls_lock calls of an ioctx. They are class methods on the OSD, so they need the class
  * caps: class-write to lock, unlock or break, class-read for the lock info.
  */
-import type { LockInfo } from '../store.js';
+import type { LockInfo, LockOptions } from '../store.js';
 import type { EmbeddedIoCtx } from './ioctx.js';
 import { validateCount, validateText } from './validate.js';
 import { err } from '../../errors.js';
@@ -18,7 +18,7 @@ export class LockSupport {
 
   async lock(
     oid: string, name: string, cookie: string, exclusive: boolean, tag: string,
-    opts: { description?: string; durationMs?: number },
+    opts: LockOptions,
   ): Promise<void> {
     this.io.check(oid, ['class-write'], 'error locking');
     this.validate(name, cookie);
@@ -30,7 +30,7 @@ export class LockSupport {
     const c = this.io.cluster;
     const who = { instanceId: c.instanceId, entity: c.entity };
     await c.committer.write(() =>
-      c.locks.lock(this.io.pool, oid, name, cookie, who, { exclusive, tag, description, durationMs }, Date.now()),
+      c.locks.lock(this.io.pool, oid, name, cookie, who, { exclusive, tag, description, durationMs, renew: opts.renew ?? false }, Date.now()),
     );
   }
 

@@ -30,6 +30,8 @@ export interface LockRequest {
   tag: string;
   description: string;
   durationMs: number;
+  /** LOCK_FLAG_MAY_RENEW: our own entry is replaced (new expiry) instead of EEXIST. */
+  renew: boolean;
 }
 
 const busy = (pool: string, oid: string, name: string, why: string) =>
@@ -69,14 +71,19 @@ export class LockOps {
     const first = lockers[0];
     // The order of checks is cls_lock's: tag, then our own entry, then the lock type.
     if (first && first.tag !== req.tag) throw busy(pool.name, oid, name, `is held with tag '${first.tag}'`);
-    if (lockers.some((l) => l.instance_id === who.instanceId && l.cookie === cookie)) {
+    const mine = lockers.findIndex((l) => l.instance_id === who.instanceId && l.cookie === cookie);
+    if (mine >= 0 && req.renew) {
+      this.s.remove.run(row.id, name, who.instanceId, cookie);
+      lockers.splice(mine, 1);
+    } else if (mine >= 0) {
       throw new HostError(
         'ERR_LOCK_EXISTS', 'EEXIST',
         `lock '${name}' on ${pool.name}/${oid} is already held by client.${who.instanceId} cookie '${cookie}': (17) File exists`,
       );
     }
-    if (first && (req.exclusive || first.exclusive === 1)) {
-      throw busy(pool.name, oid, name, `is held ${first.exclusive === 1 ? 'exclusively' : 'shared'} by client.${first.instance_id}`);
+    const holder = lockers[0];
+    if (holder && (req.exclusive || holder.exclusive === 1)) {
+      throw busy(pool.name, oid, name, `is held ${holder.exclusive === 1 ? 'exclusively' : 'shared'} by client.${holder.instance_id}`);
     }
     const expiresAt = req.durationMs > 0 ? now + req.durationMs : 0;
     this.s.insert.run(row.id, name, who.instanceId, cookie, who.entity, req.exclusive ? 1 : 0, req.tag, req.description, expiresAt);

@@ -73,4 +73,23 @@ export function lockContract(t: Test, h: () => StoreHarness): void {
     await io2.close();
     await other.shutdown();
   });
+
+  poolTest(t, h, 'renew (LOCK_FLAG_MAY_RENEW) extends a lease, only for its holder', async (t, { h, pool, io }) => {
+    const other = await h.connect('client.admin', h.adminKey);
+    const io2 = await other.ioctx(pool);
+    await io.lockExclusive('r', 'lk', 'c', { durationMs: 400 });
+    await rejectsWith(t, io.lockExclusive('r', 'lk', 'c', { durationMs: 400 }), 'EEXIST', undefined, 'without renew: EEXIST');
+    await sleep(250);
+    await io.lockExclusive('r', 'lk', 'c', { durationMs: 400, renew: true });
+    await sleep(250);
+    t.equal((await io.getLockInfo('r', 'lk')).lockers.length, 1, 'still held past the first expiry');
+    await rejectsWith(t, io2.lockExclusive('r', 'lk', 'c2', { renew: true }), 'EBUSY', undefined, 'another client cannot renew it');
+    await sleep(300);
+    t.same((await io.getLockInfo('r', 'lk')).lockers, [], 'lapses when no longer renewed');
+    await io2.lockExclusive('r', 'lk', 'c2', { durationMs: 1000, renew: true });
+    t.pass('renew on a free lock takes it');
+    await rejectsWith(t, io.lockExclusive('r', 'lk', 'c', { renew: true }), 'EBUSY', undefined, 'the lapsed holder cannot renew');
+    await io2.close();
+    await other.shutdown();
+  });
 }
