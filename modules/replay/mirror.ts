@@ -83,16 +83,18 @@ export class Mirror {
   }
 
   private async heartbeat(): Promise<void> {
-    if (!this.pools.size) return;
-    await this.d.records.writeHeartbeat(this.d.local, {
-      instance_id: this.d.local.instanceId,
-      entity: this.d.local.entity,
-      hostname: hostname(),
-      pid: process.pid,
-      version: this.version,
-      leader: true,
-      health: 'OK',
-      pools: [...this.pools.keys()],
-    });
+    // One write per pool: `leader` is per pool (its leader lease, image-leases.ts).
+    for (const [pool, pr] of this.pools) {
+      await this.d.records.writeHeartbeat(this.d.local, {
+        instance_id: this.d.local.instanceId,
+        entity: this.d.local.entity,
+        hostname: hostname(),
+        pid: process.pid,
+        version: this.version,
+        leader: pr.leases?.leader ?? false,
+        health: 'OK',
+        pools: [pool],
+      });
+    }
   }
 }

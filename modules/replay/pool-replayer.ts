@@ -9,6 +9,7 @@ import type { MirrorPeer } from '../pool-config/api.js';
 import type { StatusState } from '../status/api.js';
 import type { ReplayDeps } from './deps.js';
 import { ImageReplayer, ImageReplayerState } from './image-replayer/image-replayer.js';
+import { ImageLeases } from './image-leases.js';
 
 /** An image replayer that failed is started again after this long. */
 const RESTART_AFTER_MS = 10_000;
@@ -32,6 +33,8 @@ export class PoolReplayer {
   private scanning: Promise<void> | undefined;
   private rescan = false;
   private stopped = false;
+  /** Which images this daemon replays when several serve the cluster (image-leases.ts). */
+  leases: ImageLeases | undefined;
 
   constructor(private readonly d: ReplayDeps, readonly pool: string, readonly peer: MirrorPeer) {}
 
@@ -39,6 +42,11 @@ export class PoolReplayer {
     this.remote = await this.d.mirroring.connectPeer(this.peer);
     this.localMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.d.local, this.pool)).mirror_uuid;
     this.remoteMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.remote, this.pool)).mirror_uuid;
+    this.leases = new ImageLeases({
+      io: await this.d.local.ioctx(this.pool), instanceId: this.d.local.instanceId, entity: this.d.local.entity,
+      log: this.d.log, onChange: () => this.scan(),
+    });
+    await this.leases.start();
     this.watch = await this.d.state.watch(this.remote, this.pool, () => this.scan());
     this.d.log.info(`replaying pool ${this.pool} from peer ${this.peer.site_name} (${this.peer.client_name})`);
     this.scan();
@@ -62,6 +70,7 @@ export class PoolReplayer {
     while (this.scanning) await this.scanning;
     await Promise.all([...this.images.values()].map((ir) => ir.stop()));
     this.images.clear();
+    await this.leases?.stop();
     await Promise.all([...this.statuses.values()].map((s) => s.chain));
     await this.remote?.shutdown().catch(() => undefined);
   }
@@ -87,7 +96,9 @@ export class PoolReplayer {
   private async refreshImages(): Promise<void> {
     const primaries = (await this.d.state.listMirroredImages(this.remote!, this.pool)).filter((m) => m.primary && m.state === 'enabled');
     const wanted = new Set(primaries.map((m) => m.globalId));
+    this.leases!.want(wanted);
     for (const m of primaries) {
+      if (!this.leases!.mayReplay(m.globalId)) continue; // another daemon replays it
       let ir = this.images.get(m.globalId);
       if (!ir) {
         ir = new ImageReplayer(this.d, {
@@ -102,12 +113,14 @@ export class PoolReplayer {
       }
     }
     // Demoted or disabled on the peer: stop replaying (failover and deletion come later).
+    // Lease lost or handed over: stop first, then give the lease back.
     for (const [gid, ir] of this.images) {
-      if (!wanted.has(gid)) {
+      if (!wanted.has(gid) || !this.leases!.mayReplay(gid)) {
         this.images.delete(gid);
         await ir.stop();
       }
     }
+    await this.leases!.releaseUnused(new Set(this.images.keys()));
   }
 
   private setStatus(globalId: string, state: StatusState, description: string): void {
