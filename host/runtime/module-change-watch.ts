@@ -16,12 +16,16 @@ export function watchModuleChanges(host: Host, signal: AbortSignal, retryMs = 50
       .then(() => host.reloadEnabledModules())
       .then(() => undefined, (e) => host.log.error('module reload failed', e));
   };
+  // Each sleep removes its abort listener when it ends: the retry loop runs for as long as
+  // the `.mgr` pool is missing, and leaked listeners would pile up on the daemon's signal.
   const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
   return (async () => {
     let handle: WatchHandle | undefined;
