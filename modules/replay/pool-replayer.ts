@@ -10,6 +10,7 @@ import type { StatusState } from '../status/api.js';
 import type { ReplayDeps } from './deps.js';
 import { ImageReplayer, ImageReplayerState } from './image-replayer/image-replayer.js';
 import { ImageLeases } from './image-leases.js';
+import { ImageDeleter } from './image-deleter.js';
 
 /** An image replayer that failed is started again after this long. */
 const RESTART_AFTER_MS = 10_000;
@@ -35,8 +36,11 @@ export class PoolReplayer {
   private stopped = false;
   /** Which images this daemon replays when several serve the cluster (image-leases.ts). */
   leases: ImageLeases | undefined;
+  private readonly deleter: ImageDeleter;
 
-  constructor(private readonly d: ReplayDeps, readonly pool: string, readonly peer: MirrorPeer) {}
+  constructor(private readonly d: ReplayDeps, readonly pool: string, readonly peer: MirrorPeer) {
+    this.deleter = new ImageDeleter(d, pool);
+  }
 
   async start(): Promise<void> {
     this.remote = await this.d.mirroring.connectPeer(this.peer);
@@ -48,6 +52,7 @@ export class PoolReplayer {
     });
     await this.leases.start();
     this.watch = await this.d.state.watch(this.remote, this.pool, () => this.scan());
+    await this.deleter.start();
     this.d.log.info(`replaying pool ${this.pool} from peer ${this.peer.site_name} (${this.peer.client_name})`);
     this.scan();
     await this.scanning;
@@ -71,6 +76,7 @@ export class PoolReplayer {
     await Promise.all([...this.images.values()].map((ir) => ir.stop()));
     this.images.clear();
     await this.leases?.stop();
+    await this.deleter.stop();
     await Promise.all([...this.statuses.values()].map((s) => s.chain));
     await this.remote?.shutdown().catch(() => undefined);
   }
@@ -94,7 +100,8 @@ export class PoolReplayer {
   }
 
   private async refreshImages(): Promise<void> {
-    const primaries = (await this.d.state.listMirroredImages(this.remote!, this.pool)).filter((m) => m.primary && m.state === 'enabled');
+    const onPeer = await this.d.state.listMirroredImages(this.remote!, this.pool);
+    const primaries = onPeer.filter((m) => m.primary && m.state === 'enabled');
     const wanted = new Set(primaries.map((m) => m.globalId));
     this.leases!.want(wanted);
     for (const m of primaries) {
@@ -121,6 +128,30 @@ export class PoolReplayer {
       }
     }
     await this.leases!.releaseUnused(new Set(this.images.keys()));
+    await this.deleteOrphanedReplicas(onPeer);
+  }
+
+  /**
+   * Deletion hook (image-deleter.ts): a local non-primary replica whose global id the peer has
+   * no record of any more (image removed or mirroring disabled there) is stopped and deleted.
+   * Only after a listing from a connected peer whose pool mirroring is on and is the same
+   * enablement (mirror uuid): "peer unreachable" fails the listing before this point, and a
+   * peer pool disabled or re-enabled must not delete anything. The pool's leader deletes (as
+   * Ceph's leader-only ImageDeleter); the others only stop their replayer.
+   */
+  private async deleteOrphanedReplicas(onPeer: Array<{ globalId: string }>): Promise<void> {
+    if (!this.leases?.leader) return;
+    const peerPool = await this.d.mirroring.getPoolMirroring(this.remote!, this.pool);
+    if (peerPool.mode === 'disabled' || peerPool.mirror_uuid !== this.remoteMirrorUuid) return;
+    const known = new Set(onPeer.map((m) => m.globalId));
+    for (const rec of await this.d.state.listMirroredImages(this.d.local, this.pool)) {
+      if (rec.primary || known.has(rec.globalId) || this.deleter.isDeleting(rec.globalId)) continue;
+      const ir = this.images.get(rec.globalId);
+      this.images.delete(rec.globalId);
+      await ir?.stop();
+      this.statuses.delete(rec.globalId);
+      this.deleter.schedule(rec.globalId, rec.imageId);
+    }
   }
 
   private setStatus(globalId: string, state: StatusState, description: string): void {
