@@ -3,7 +3,7 @@
  * whole object removes it, zeroing its tail truncates it, anything else punches zeros, so a
  * discarded range reads back as zeros and takes no space where the store can tell.
  */
-import type { IoCtx } from '../../host/index.js';
+import { errno, type IoCtx } from '../../host/index.js';
 import { ignoreEnoent } from './image-directory.js';
 import { isErrno } from './rbd-errors.js';
 import { dataObjectName, mapExtents, parseObjectNo, type ObjectExtent } from './striper.js';
@@ -48,36 +48,42 @@ export class DataObjects {
       await ignoreEnoent(this.ioctx.remove(oid));
       return;
     }
-    await this.guarded(oid, (size) => {
+    const planned = await this.guarded(oid, (size) => {
       if (ex.offset >= size) return undefined;
       if (ex.offset + ex.length >= size) {
         return ex.offset === 0 ? { op: 'remove' } as const : { op: 'truncate', size: ex.offset } as const;
       }
       return { op: 'zero', offset: ex.offset, length: ex.length } as const;
     });
+    // Busy object (parallel writes to other parts of it keep moving its version, e.g. an NBD
+    // client's queue depth): a plain `zero` is right whatever the size (it never extends an
+    // object, by the Store contract); only the shrink/remove niceties are given up.
+    if (!planned) await ignoreEnoent(this.ioctx.operate(oid, { steps: [{ op: 'zero', offset: ex.offset, length: ex.length }] }));
   }
 
   /**
    * Runs a step chosen from the object's current size, atomically: the step carries an
    * `assert_version` guard and is re-planned if another writer got in between.
+   * @returns false when other writers won every attempt (the caller falls back or fails).
    */
   private async guarded(
     oid: string,
     plan: (size: number) => { op: 'remove' } | { op: 'truncate'; size: number } | { op: 'zero'; offset: number; length: number } | undefined,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt <= GUARD_RETRIES; attempt++) {
       const stat = await ignoreEnoent(this.ioctx.stat(oid));
-      if (!stat) return;
+      if (!stat) return true;
       const step = plan(stat.size);
-      if (!step) return;
+      if (!step) return true;
       try {
         await this.ioctx.operate(oid, { guards: [{ op: 'assert_version', version: stat.version }], steps: [step] });
-        return;
+        return true;
       } catch (e) {
-        if (isErrno(e, 'ENOENT')) return;
-        if (!isErrno(e, 'ECANCELED') || attempt >= GUARD_RETRIES) throw e;
+        if (isErrno(e, 'ENOENT')) return true;
+        if (!isErrno(e, 'ECANCELED')) throw e;
       }
     }
+    return false;
   }
 
   /** Object numbers that exist, found by listing the pool (cheap for thin images). */
@@ -97,8 +103,10 @@ export class DataObjects {
     await this.removeObjects(doomed, onProgress);
     const tail = size % this.objectSize;
     if (tail !== 0) {
-      await this.guarded(this.oid(Math.floor(size / this.objectSize)), (objSize) =>
-        objSize > tail ? { op: 'truncate', size: tail } : undefined);
+      const oid = this.oid(Math.floor(size / this.objectSize));
+      if (!(await this.guarded(oid, (objSize) => (objSize > tail ? { op: 'truncate', size: tail } : undefined)))) {
+        throw errno('EBUSY', 'ERR_RBD_OBJECT_BUSY', `object ${oid} kept changing while it was being shrunk; try again`);
+      }
     }
   }
 

@@ -15,6 +15,8 @@ export const FIXTURE_MODULES = fileURLToPath(new URL('../../fixtures/rbd/modules
 
 export interface Cluster {
   c: TestClusters;
+  /** The cluster `nbd serve` runs against; `local` when absent. */
+  name?: string;
   rbdm(args: string[], opts?: RunOptions): Promise<RunResult>;
   /** `rbdm ...`, failing the test setup unless it exits 0. */
   ok(args: string[], opts?: RunOptions): Promise<RunResult>;
@@ -48,7 +50,7 @@ export interface Served {
 }
 
 export function serve(cl: Cluster, args: string[], t: { teardown(fn: () => unknown): void }, env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const proc = spawn(process.execPath, [RBDM, '--cluster', 'local', 'nbd', 'serve', ...args], {
+  const proc = spawn(process.execPath, [RBDM, '--cluster', cl.name ?? 'local', 'nbd', 'serve', ...args], {
     env: { ...process.env, ...cl.c.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
