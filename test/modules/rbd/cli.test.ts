@@ -144,10 +144,12 @@ t.test('export without a path writes IMAGE in the current directory', async (t) 
 });
 
 t.test('rm while another process writes: EBUSY (16), then it goes', async (t) => {
+  // The writer holds the lock 12 s: long enough for ls and rm to run first on a loaded machine,
+  // short of the bench's 30 s lock wait.
   const { c, rbdm } = await localCluster(t);
   await rbdm(['pool', 'create', 'rbd']);
   await rbdm(['create', 'busy', '--size', '4M']);
-  const writer = spawn(process.execPath, [WRITER, join(c.dir, 'local-data'), adminKey(c.dir), 'rbd', 'busy', '1000', 'once', '3000', 'W'], {
+  const writer = spawn(process.execPath, [WRITER, join(c.dir, 'local-data'), adminKey(c.dir), 'rbd', 'busy', '1000', 'once', '12000', 'W'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => writer.on('exit', resolve));
