@@ -35,6 +35,8 @@ export const standardPrimaryPolicy: PrimaryPolicy = (_img, lastTag) => lastTag?.
 export interface ImageJournalSettings {
   maxPayloadBytes: number;
   commitAgeMs: number;
+  /** Wake the header's watchers after appends and commits (update-notifier.ts). */
+  notifyUpdates?: boolean;
   /** Read at every trim, so a changed bound applies to open journals. */
   trim: () => TrimPolicy;
   decode?: DecodeRunner;
@@ -61,6 +63,7 @@ export class ImageJournal {
 
   static async open(img: Image, s: ImageJournalSettings): Promise<ImageJournal> {
     const journal = await Journal.open(img.cluster as Cluster, img.ioctx as IoCtx, img.id);
+    journal.updates.enabled = s.notifyUpdates ?? true;
     try {
       const meta = await journal.read();
       const self = meta.clients.find((c) => c.id === IMAGE_CLIENT_ID);
@@ -157,6 +160,7 @@ export class ImageJournal {
       const position = this.tracker.position;
       this.tracker.taken();
       await this.journal.header.commit(IMAGE_CLIENT_ID, position);
+      this.journal.updates.poke();
     }
     const r = await trimJournal(this.journal, this.s.trim());
     this.s.onTrim?.(this.img, r);

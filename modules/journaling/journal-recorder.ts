@@ -138,6 +138,7 @@ export class JournalRecorder {
         this.stats.bytes += p.frame.length;
         p.resolve({ tagTid: this.tagTid, entryTid: p.entryTid, objectNumber });
       }
+      this.journal.updates.poke();
       if (full) await this.advanceSet();
     }
   }

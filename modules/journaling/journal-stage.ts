@@ -199,6 +199,7 @@ export class JournalStage implements WriteStage {
     return ImageJournal.open(img, {
       maxPayloadBytes: s.maxPayloadBytes,
       commitAgeMs: s.commitAgeMs,
+      notifyUpdates: s.notifyUpdates,
       trim: () => readSettings(this.ctx).trim,
       decode: poolDecode(this.ctx.pool),
       log: this.ctx.log,

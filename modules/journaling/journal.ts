@@ -6,8 +6,11 @@
 import { errno, type Cluster, type IoCtx, type WatchHandle } from '../../host/index.js';
 import { JournalHeader, objectPrefix, type CreateJournalOptions } from './journal-header.js';
 import type { JournalMetadata } from './types.js';
+import { UpdateNotifier } from './update-notifier.js';
 
 export class Journal {
+  private notifier: UpdateNotifier | undefined;
+
   private constructor(
     readonly header: JournalHeader,
     /** Pool of the data objects (may be the header's own ioctx). */
@@ -106,7 +109,15 @@ export class Journal {
     return this.header.io.watch(this.header.oid, () => onUpdate(), onError);
   }
 
+  /** Coalesced notifies to the header's watchers after appends and commits (see update-notifier.ts). */
+  get updates(): UpdateNotifier {
+    this.notifier ??= new UpdateNotifier(this.header.io, this.header.oid);
+    return this.notifier;
+  }
+
   async close(): Promise<void> {
+    // The last appends' notify must go out before the ioctx does.
+    await this.notifier?.flush();
     if (this.dataIo !== this.header.io) await this.dataIo.close();
     if (this.ownsHeaderIo) await this.header.io.close();
   }

@@ -14,6 +14,7 @@ export const OPTIONS: Record<string, OptionDecl> = {
   journal_max_concurrent_object_sets: { schema: Type.Integer({ default: 0, minimum: 0 }), desc: 'A peer client more object sets behind than this is disconnected (0: never).', runtime: true },
   journal_max_client_lag_bytes: { schema: Type.Integer({ default: 0, minimum: 0 }), desc: 'A peer client pinning more journal bytes than this is disconnected (0: never).', runtime: true },
   journal_allow_disable_with_peers: { schema: Type.Boolean({ default: false }), desc: 'Let `feature disable journaling` remove a journal that connected mirror peers still read (rbd has no --force).', runtime: true },
+  journal_notify_updates: { schema: Type.Boolean({ default: true }), desc: 'Notify the journal header\'s watchers (mirror daemons) after appends and commits, at most one notify per 20 ms.', runtime: true },
   health_check_interval: { schema: Type.Number({ default: 30, minimum: 1 }), desc: 'Seconds between the daemon\'s scans for disconnected journal clients.', runtime: true },
 };
 
@@ -25,6 +26,7 @@ export interface Settings {
   commitAgeMs: number;
   trim: TrimPolicy;
   allowDisableWithPeers: boolean;
+  notifyUpdates: boolean;
   healthIntervalMs: number;
 }
 
@@ -38,6 +40,7 @@ export function readSettings(ctx: Pick<ModuleContext, 'options'>): Settings {
     commitAgeMs: o<number>('journal_commit_age') * 1000,
     trim: { maxConcurrentObjectSets: o<number>('journal_max_concurrent_object_sets'), maxClientLagBytes: o<number>('journal_max_client_lag_bytes') },
     allowDisableWithPeers: o<boolean>('journal_allow_disable_with_peers'),
+    notifyUpdates: o<boolean>('journal_notify_updates'),
     healthIntervalMs: o<number>('health_check_interval') * 1000,
   };
 }

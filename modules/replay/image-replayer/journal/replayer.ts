@@ -18,8 +18,8 @@
  *  COMMIT_POSITION (on the primary's journal) ---- full batch ---+
  * @endverbatim
  *
- * The primary journal notifies its watchers on header changes (tags, clients, set advance)
- * but not on appends or on the image client's commits, so a short timer backs the watch up.
+ * The primary journal notifies its watchers after appends, commits and header changes
+ * (coalesced, at most one per 20 ms); a slow timer backs the watch up.
  */
 import type { Cluster, WatchHandle } from '../../../../host/index.js';
 import type { CommitPosition, EntryRecord, JournalHandle, ObjectPosition } from '../../../journaling/journals-service.js';
@@ -28,8 +28,12 @@ import type { ReplayDeps } from '../../deps.js';
 import type { Replayer } from '../replayer.js';
 
 const BATCH = 256;
-/** Backs up the watch (see above). */
-const POLL_MS = 200;
+/**
+ * Safety net behind the watch: the primary's journal notifies after appends and commits,
+ * so this only matters when a notify is lost (peer reconnecting, a writer that died).
+ * `RBDM_REPLAY_POLL_MS` overrides it (tests set it huge to show replay needs no poll).
+ */
+export const POLL_MS = Number(process.env.RBDM_REPLAY_POLL_MS) > 0 ? Number(process.env.RBDM_REPLAY_POLL_MS) : 5000;
 
 export interface JournalReplayerInput {
   remote: Cluster;

@@ -1,0 +1,96 @@
+/**
+ * Shared by the journal replay tests: the seed's two clusters (pool mode both ways, peers,
+ * keyrings), a real `rbdm-mirror` on `remote`, md5 of exports, and journal export files
+ * made from event lists (`rbdm journal import` then plays exact patterns on the primary).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RBDM_MIRROR } from '../../../harness/cli.js';
+import { twoClusters, type Two } from '../../pool-config/support.js';
+import { encodeEntry } from '../../../../modules/journaling/entry-codec.js';
+import { encodeEvent } from '../../../../modules/journaling/event-codec.js';
+import { EXPORT_MAGIC } from '../../../../modules/journaling/export-import-commands.js';
+
+export const POOL = 'image-pool';
+
+export async function ok(p: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
+  const r = await p;
+  if (r.code !== 0) throw new Error(`${what}: ${r.stderr}`);
+}
+
+export async function waitFor(what: string, cond: () => Promise<boolean>, ms = 90_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The seed's set-up: pool mode on both clusters, each a peer of the other with its keyring. */
+export async function mirrored(t: { teardown(fn: () => unknown): void }): Promise<Two> {
+  const two = await twoClusters(t, [POOL]);
+  for (const [me, other] of [['local', 'remote'], ['remote', 'local']] as const) {
+    await ok(two.rbdm(me, ['mirror', 'pool', 'enable', POOL, 'pool']), `enable ${me}`);
+    await ok(two.rbdm(other, ['auth', 'get-or-create', `client.${other}`, 'mon', 'profile rbd', 'osd', 'profile rbd',
+      '-o', `${two.c.dir}/${other}.client.${other}.keyring`]), `key ${other}`);
+    await ok(two.rbdm(me, ['mirror', 'pool', 'peer', 'add', POOL, `client.${other}@${other}`]), `peer ${me}`);
+  }
+  await ok(two.rbdm('remote', ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd',
+    '-o', join(two.c.dir, 'remote.client.rbd-mirror.a.keyring')]), 'daemon key');
+  return two;
+}
+
+export interface Daemon {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  log(): string;
+  stop(): Promise<number | null>;
+}
+
+/** `rbdm-mirror -f --cluster remote --id rbd-mirror.a`, started and seen replaying the pool. */
+export async function startDaemon(t: { teardown(fn: () => unknown): void }, two: Two, env: Record<string, string> = {}, tag = 'a'): Promise<Daemon> {
+  const logFile = join(two.c.dir, `remote-mirror-${tag}.log`);
+  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
+    '--admin-socket', join(two.c.dir, `mirror-${tag}.asok`)], {
+    env: { ...process.env, ...two.c.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  await waitFor('daemon start', async () => log().includes('replaying pool image-pool')).catch((e: Error) => {
+    throw new Error(`${e.message}\n${log()}\n${stderr}`);
+  });
+  return { child, exited, log, stop: () => { child.kill('SIGTERM'); return exited; } };
+}
+
+export async function md5(two: Two, cluster: 'local' | 'remote', image: string): Promise<string | undefined> {
+  const file = join(two.c.dir, `${cluster}-export.img`);
+  const r = await two.rbdm(cluster, ['export', image, file, '--no-progress']);
+  if (r.code !== 0) return undefined;
+  return createHash('md5').update(readFileSync(file)).digest('hex');
+}
+
+export type TestEvent =
+  | { type: 'write'; offset: number; data: Uint8Array }
+  | { type: 'discard' | 'write_zeroes'; offset: number; length: number }
+  | { type: 'resize'; size: number; old_size: number }
+  | { type: 'flush' };
+
+/** A `journal export` file holding `events` in order (for `rbdm journal import`). */
+export function exportFile(path: string, events: TestEvent[]): string {
+  const frames = events.map((e, i) => {
+    const now = Date.now();
+    const head = e.type === 'write' ? { type: 'write', offset: e.offset, length: e.data.length, timestamp: now }
+      : e.type === 'resize' ? { type: 'resize', size: e.size, old_size: e.old_size, timestamp: now }
+      : e.type === 'flush' ? { type: 'flush', timestamp: now }
+      : { type: e.type, offset: e.offset, length: e.length, timestamp: now };
+    return encodeEntry(0, i, encodeEvent(head as never, e.type === 'write' ? e.data : undefined));
+  });
+  writeFileSync(path, Buffer.concat([Buffer.from(EXPORT_MAGIC), ...frames]));
+  return path;
+}
