@@ -55,7 +55,8 @@ const EMPTY_CONF = (clusterName: string, entity: string): ConfView => ({
 export class Host {
   readonly registry: CommandRegistry;
   readonly log: Logger;
-  readonly pool = new WorkerPool();
+  /** `RBDM_WORKER_THREADS` caps the pool's threads (the bench compares 1 and 2); default: one per core. */
+  readonly pool = new WorkerPool(Number(process.env.RBDM_WORKER_THREADS) > 0 ? { maxThreads: Number(process.env.RBDM_WORKER_THREADS) } : {});
   private readonly compiler = new SchemaCompiler();
   private readonly modules = new Map<string, ModuleState>();
   private readonly refusedModules: RefusedModule[] = [];

@@ -36,6 +36,12 @@ export interface JournalHandle {
    * CRC-checked; corrupt ones are listed apart and never returned as entries.
    */
   read(from: CommitPosition | undefined, opts?: { maxEntries?: number }): Promise<ReadResult>;
+  /**
+   * Raw bytes of data object `objectNumber` from `offset` (at most `length`; empty when the
+   * object does not exist or ends before). For incremental readers (the mirror daemon's
+   * replayer) that decode in the worker pool with `decodeObjects` of `workerFile`.
+   */
+  readObject(objectNumber: number, offset: number, length: number): Promise<Uint8Array>;
   /** A new tag (ownership epoch) with the caller's owner and predecessor. */
   allocateTag(data: TagData): Promise<Tag>;
   /** Calls `onUpdate` after metadata changes (set advance, clients, tags, trims). */
@@ -75,6 +81,10 @@ export class JournalsServiceImpl implements JournalsService {
       updateClientData: (id, data) => j.header.updateClient(id, (c) => ({ ...c, data })),
       commit: (id, position) => j.header.commit(id, position),
       read: (from, o = {}) => readJournal(j, from, o),
+      readObject: (n, offset, length) => j.dataIo.read(j.objectOid(n), offset, length).catch((e: unknown) => {
+        if ((e as { errno?: string }).errno === 'ENOENT') return new Uint8Array(0);
+        throw e;
+      }),
       allocateTag: (data) => j.header.allocateTag(data).then(async (t) => {
         await j.header.notify();
         return t;

@@ -2,7 +2,7 @@
  * What the replay daemon uses of the host and of other modules, bound once in `serve()`:
  * one object instead of long parameter lists (STYLE 12).
  */
-import type { Cluster, ConfView, Logger } from '../../host/index.js';
+import type { Cluster, ConfView, Logger, WorkerPoolHandle } from '../../host/index.js';
 import type { ImagesService } from '../rbd/api.js';
 import type { JournalsService } from '../journaling/journals-service.js';
 import type { ImageStateService } from '../image-state/api.js';
@@ -17,6 +17,8 @@ export interface ReplayDeps {
   records: StatusService;
   log: Logger;
   conf: ConfView;
+  /** The host's piscina pool (journal decode and batch planning of replay). */
+  pool: WorkerPoolHandle;
   /** The destination cluster (this daemon's own). */
   local: Cluster;
 }

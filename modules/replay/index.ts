@@ -24,6 +24,7 @@ export default defineModule({
       records: ctx.service<StatusService>('status', 'records'),
       log: ctx.log,
       conf: ctx.conf,
+      pool: ctx.pool,
       local: await ctx.cluster(),
     };
     await new Mirror(deps).run(signal);

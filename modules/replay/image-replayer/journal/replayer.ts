@@ -5,29 +5,43 @@
  *  init: OPEN_REMOTE_JOURNAL -> OPEN_LOCAL_IMAGE (replay handle) -> READ_CLIENT_POSITION
  *        -> WATCH_REMOTE_JOURNAL -> schedule
  *
- *  schedule (journal watch, timer)
+ *  schedule (journal notify; a slow safety timer)
  *     |
  *     v
- *  READ_ENTRIES (after the commit position, at most BATCH) <-------+
- *     |   (none)                                                 |
- *     +----------> idle                                          |
- *     v                                                          |
- *  APPLY_ENTRIES (Image.apply, in order)  * * *> <error> stopped |
- *     |                                                          |
- *     v                                                          |
- *  COMMIT_POSITION (on the primary's journal) ---- full batch ---+
+ *  PREPARE_BATCH: cursor.take (fetch + decode in a worker when empty)   <---------+
+ *     |   (nothing new)                                                         |
+ *     +------------> idle                                                       |
+ *     v                                                                         |
+ *  PLAN (worker: overlapping/adjacent ranged events -> non-overlapping ops)     |
+ *     |  while the next batch is prepared (read-ahead)                          |
+ *     v                                                                         |
+ *  APPLY_BATCH (ops in parallel, bounded; a barrier event alone) * * *> <error> |
+ *     |                                                                         |
+ *     v                                                                         |
+ *  COMMIT_POSITION (once per batch, on the primary's journal) ------------------+
  * @endverbatim
  *
+ * A batch is a run of writes/discards/write_zeroes (at most BATCH events or BATCH_BYTES), or
+ * one barrier event (resize, feature change) alone: every committed position is a point
+ * where the replica is at one size, so re-applying the batch after a crash lands the same.
  * The primary journal notifies its watchers after appends, commits and header changes
  * (coalesced, at most one per 20 ms); a slow timer backs the watch up.
  */
 import type { Cluster, WatchHandle } from '../../../../host/index.js';
-import type { CommitPosition, EntryRecord, JournalHandle, ObjectPosition } from '../../../journaling/journals-service.js';
+import type { CommitPosition, DecodeObjectsResult, EntryRecord, JournalHandle, ObjectPosition, WorkerResult } from '../../../journaling/journals-service.js';
 import type { Image, WriteEvent } from '../../../rbd/api.js';
 import type { ReplayDeps } from '../../deps.js';
 import type { Replayer } from '../replayer.js';
+import type { PlannedOp, RangedEvent } from './batch-plan.js';
+import { JournalCursor } from './journal-cursor.js';
+import { REPLAY_WORKER } from './replay.worker.js';
 
-const BATCH = 256;
+/** Events per batch (one worker task, one commit). */
+export const BATCH = 512;
+/** Data bytes per batch. */
+export const BATCH_BYTES = 8 * 1024 * 1024;
+/** Operations of one batch in flight at once (different extents; the store groups them). */
+export const APPLY_CONCURRENCY = 64;
 /**
  * Safety net behind the watch: the primary's journal notifies after appends and commits,
  * so this only matters when a notify is lost (peer reconnecting, a writer that died).
@@ -70,9 +84,19 @@ export function advance(pos: CommitPosition, p: ObjectPosition, splayWidth: numb
 
 const fmtPos = (p: ObjectPosition | undefined) => ({ entry_tid: p?.entryTid ?? 0, object_number: p?.objectNumber ?? 0, tag_tid: p?.tagTid ?? 0 });
 
+interface Batch {
+  entries: EntryRecord[];
+  /** Non-overlapping operations of a ranged run, or the one barrier event. */
+  ops: WriteEvent[];
+  bytes: number;
+}
+
+const RANGED = new Set(['write', 'discard', 'write_zeroes']);
+
 export class JournalReplayer implements Replayer {
   private journal: JournalHandle | undefined;
   private image: Image | undefined;
+  private cursor: JournalCursor | undefined;
   private watch: WatchHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
   private position: CommitPosition = [];
@@ -80,6 +104,8 @@ export class JournalReplayer implements Replayer {
   private splayWidth = 1;
   private pending = false;
   private running: Promise<void> | undefined;
+  /** A batch prepared ahead and not applied yet (kept across idle periods). */
+  private ahead: Promise<Batch> | undefined;
   private stopped = false;
   private err: Error | undefined;
   private rate = { since: Date.now(), entries: 0, bytes: 0, eps: 0, bps: 0 };
@@ -98,6 +124,9 @@ export class JournalReplayer implements Replayer {
     const client = meta.clients.find((c) => c.id === this.in_.clientId);
     if (!client) throw new Error(`not registered on the primary journal of ${this.in_.pool}/${this.in_.remoteImageId}`);
     this.position = client.commitPosition;
+    const workerFile = this.d.journals.workerFile;
+    this.cursor = new JournalCursor(this.journal, (task, transferList) =>
+      this.d.pool.run<WorkerResult<DecodeObjectsResult>>(task, { filename: workerFile, name: 'decodeObjects', transferList }), this.position);
     this.watch = await this.journal.watch(() => this.schedule(), (e) => this.d.log.warn(`journal watch of ${this.in_.pool}/${this.in_.remoteImageId}: ${e.message}`));
     this.timer = setInterval(() => this.schedule(), POLL_MS);
     this.schedule();
@@ -130,6 +159,7 @@ export class JournalReplayer implements Replayer {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     while (this.running) await this.running.catch(() => undefined);
+    await this.ahead?.catch(() => undefined);
     await this.watch?.close().catch(() => undefined);
     await this.image?.close().catch(() => undefined);
     await this.journal?.close().catch(() => undefined);
@@ -148,8 +178,7 @@ export class JournalReplayer implements Replayer {
     while (this.pending && !this.stopped && !this.err) {
       this.pending = false;
       try {
-        const n = await this.replayBatch();
-        if (n === BATCH) this.pending = true;
+        await this.replayAvailable();
       } catch (e) {
         this.err = e instanceof Error ? e : new Error(String(e));
         this.d.log.error(`replay of ${this.in_.pool}/${this.in_.localImageId} failed: ${this.err.message}`);
@@ -158,23 +187,94 @@ export class JournalReplayer implements Replayer {
     }
   }
 
-  private async replayBatch(): Promise<number> {
-    const r = await this.journal!.read(this.position.length ? this.position : undefined, { maxEntries: BATCH });
-    const last = r.entries[r.entries.length - 1];
-    const imageClient = r.meta.clients.find((c) => c.id === '')?.commitPosition[0];
-    this.primary = [last, imageClient, this.primary].filter((p): p is ObjectPosition => p !== undefined)
-      .sort((a, b) => b.tagTid - a.tagTid || b.entryTid - a.entryTid)[0];
-    if (!r.entries.length) return 0;
-    for (const e of r.entries) {
-      if (this.stopped) break;
-      const ev = toWriteEvent(e);
-      if (ev) await this.image!.apply(ev);
-      this.position = advance(this.position, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, this.splayWidth);
-      this.rate.entries++;
-      this.rate.bytes += e.data?.length ?? 0;
+  /** Applies batches until the journal has nothing more, preparing each next batch meanwhile. */
+  private async replayAvailable(): Promise<void> {
+    let commit: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const batch = await (this.ahead ?? this.prepare());
+        this.ahead = undefined;
+        if (!batch.entries.length) break;
+        if (this.stopped) {
+          this.ahead = Promise.resolve(batch);
+          break;
+        }
+        this.ahead = this.prepare();
+        // Keep a rejected read-ahead from going unhandled while this batch applies.
+        this.ahead.catch(() => undefined);
+        await this.apply(batch);
+        for (const e of batch.entries) {
+          this.position = advance(this.position, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, this.splayWidth);
+        }
+        this.rate.entries += batch.entries.length;
+        this.rate.bytes += batch.bytes;
+        const pos = this.position;
+        // Commits are chained (in order) and overlap the next batch's apply.
+        commit = commit.then(() => this.journal!.commit(this.in_.clientId, pos)).then(() => this.in_.onChange());
+      }
+    } finally {
+      await commit;
     }
-    await this.journal!.commit(this.in_.clientId, this.position);
-    this.in_.onChange();
-    return r.entries.length;
+  }
+
+  /** The next batch: entries in order (fetching when none are pending), planned in a worker. */
+  private async prepare(): Promise<Batch> {
+    const cursor = this.cursor!;
+    let entries = this.takeBatch();
+    if (!entries.length) {
+      if (this.stopped) return { entries: [], ops: [], bytes: 0 };
+      await cursor.fetch();
+      this.notePrimary();
+      entries = this.takeBatch();
+    }
+    const bytes = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
+    const events = entries.map(toWriteEvent).filter((e): e is WriteEvent => e !== undefined);
+    if (events.length && !RANGED.has(events[0]!.type)) return { entries, ops: events, bytes };
+    if (!events.length) return { entries, ops: [], bytes };
+    const transferList: ArrayBuffer[] = [];
+    const ranged = (events as RangedEvent[]).map((e) => {
+      if (e.data) transferList.push(e.data.buffer as ArrayBuffer);
+      return e;
+    });
+    const r = await this.d.pool.run<{ ok: true; value: PlannedOp[] } | { ok: false; code: string; message: string }>(
+      { events: ranged }, { filename: REPLAY_WORKER, name: 'planReplayBatch', transferList: [...new Set(transferList)] });
+    if (!r.ok) throw Object.assign(new Error(r.message), { code: r.code });
+    return { entries, ops: r.value, bytes };
+  }
+
+  /** A ranged run up to BATCH events / BATCH_BYTES, or one barrier event; markers ride along. */
+  private takeBatch(): EntryRecord[] {
+    let bytes = 0;
+    let ranged = false;
+    return this.cursor!.take((e, taken) => {
+      if (taken.length >= BATCH || bytes >= BATCH_BYTES) return 'stop';
+      const ev = toWriteEvent(e);
+      if (ev && !RANGED.has(ev.type)) return ranged ? 'stop' : 'last';
+      if (ev) ranged = true;
+      bytes += e.data?.length ?? 0;
+      return 'take';
+    });
+  }
+
+  private notePrimary(): void {
+    const meta = this.cursor!.meta;
+    const newest = this.cursor!.newest;
+    const imageClient = meta?.clients.find((c) => c.id === '')?.commitPosition[0];
+    this.primary = [newest, imageClient, this.primary, this.position[0]].filter((p): p is ObjectPosition => p !== undefined)
+      .map((p) => ({ objectNumber: p.objectNumber, tagTid: p.tagTid, entryTid: p.entryTid }))
+      .sort((a, b) => b.tagTid - a.tagTid || b.entryTid - a.entryTid)[0];
+  }
+
+  /** Applies one batch's operations: all in parallel (they do not overlap), at most APPLY_CONCURRENCY at once. */
+  private async apply(batch: Batch): Promise<void> {
+    const img = this.image!;
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.ops.length) {
+        const op = batch.ops[next++]!;
+        await img.apply(op);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, batch.ops.length) }, worker));
   }
 }

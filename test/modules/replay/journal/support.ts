@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../../harness/cli.js';
 import { twoClusters, type Two } from '../../pool-config/support.js';
@@ -68,11 +68,18 @@ export async function startDaemon(t: { teardown(fn: () => unknown): void }, two:
   return { child, exited, log, stop: () => { child.kill('SIGTERM'); return exited; } };
 }
 
+let exports = 0;
+
+/** md5 of `rbdm export` (a fresh file each time: export refuses an existing one); undefined if it fails. */
 export async function md5(two: Two, cluster: 'local' | 'remote', image: string): Promise<string | undefined> {
-  const file = join(two.c.dir, `${cluster}-export.img`);
-  const r = await two.rbdm(cluster, ['export', image, file, '--no-progress']);
-  if (r.code !== 0) return undefined;
-  return createHash('md5').update(readFileSync(file)).digest('hex');
+  const file = join(two.c.dir, `${cluster}-export-${exports++}.img`);
+  try {
+    const r = await two.rbdm(cluster, ['export', image, file, '--no-progress']);
+    if (r.code !== 0) return `export failed: ${r.stderr}`;
+    return createHash('md5').update(readFileSync(file)).digest('hex');
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 export type TestEvent =
