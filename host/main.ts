@@ -115,11 +115,13 @@ export async function main(argv: string[]): Promise<number> {
     await host.init();
     // Fail fast on a bad conf or keyring: a daemon that cannot reach its cluster is useless.
     await host.cluster();
-    await host.loadModules();
     const asokPath = args.adminSocket ?? host.confView.get('admin_socket') ?? `/run/rbdm/${args.cluster}-${entity}.asok`;
     mkdirSync(dirname(asokPath), { recursive: true });
     asok = new AdminSocketServer(asokPath, log);
     registerAdminCommands(asok, host, { started, entity, cluster: args.cluster, sink });
+    // Before the modules load: their admin commands are checked against the host's.
+    host.attachAdminSocket(asok);
+    await host.loadModules();
     await asok.start();
     host.startServing();
     moduleWatch = watchModuleChanges(host, stopWatching.signal);

@@ -140,7 +140,9 @@ export function hostModule(host: Host): ModuleManifest {
         result: Type.Unknown(),
         render: (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 4)),
         handler: async (a) => {
-          const out = await adminCommand(a.socket, { prefix: a.command.join(' ') });
+          // Plain words: the daemon runs the longest registered prefix with the rest as
+          // arguments (`rbd mirror status POOL/IMAGE`), as Ceph's admin socket does.
+          const out = await adminCommand(a.socket, a.command.join(' '));
           try {
             return JSON.parse(out) as unknown;
           } catch {

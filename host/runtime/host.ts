@@ -4,6 +4,7 @@
  * The CLI and `rbdm-mirror` both embed it; the CLI dispatches in-process, as `rbd` talks to
  * the cluster directly rather than to a daemon.
  */
+import { setMaxListeners } from 'node:events';
 import { Type } from '@sinclair/typebox';
 import { err, HostError } from '../errors.js';
 import { connectCluster, type LoadedConf } from '../cluster/connect.js';
@@ -13,7 +14,8 @@ import type { Cluster } from '../cluster/store.js';
 import { CommandRegistry, type RegisteredCommand } from './command-registry.js';
 import { createLogger, NULL_SINK, type Logger } from './logger.js';
 import { readEnabledModules, readModuleOptions, writeModuleOption } from './mgr-store.js';
-import type { CommandContext, CommandIO, HealthCheck, ModuleManifest } from './module-manifest.js';
+import type { AdminCommandDecl, CommandContext, CommandIO, HealthCheck, ModuleContext, ModuleManifest } from './module-manifest.js';
+import type { AdminCommandHandler } from './admin-socket.js';
 import { ModuleState, type HostServices } from './module-context.js';
 import {
   builtinModulesDir, findModules, orderByDependencies, readManifest,
@@ -48,6 +50,12 @@ export interface ModuleListing {
   error?: string;
 }
 
+/** Where modules' admin-socket commands go: the daemon's `AdminSocketServer`. */
+export interface AdminCommandTarget {
+  register(prefix: string, desc: string, handler: AdminCommandHandler): void;
+  unregister(prefix: string): boolean;
+}
+
 const EMPTY_CONF = (clusterName: string, entity: string): ConfView => ({
   clusterName, path: '', dir: '', entity, get: () => undefined,
 });
@@ -67,10 +75,15 @@ export class Host {
   private confError: HostError | undefined;
   private enabled = new Set<string>();
   private isServing = false;
+  private adminTarget: AdminCommandTarget | undefined;
+  /** Admin-socket prefix → the module that registered it, and that registration. */
+  private readonly adminOwners = new Map<string, { module: string; token: object }>();
 
   constructor(readonly opts: HostOptions) {
     this.log = opts.log ?? createLogger(NULL_SINK);
     this.registry = new CommandRegistry(opts.lazySchemas ?? false);
+    // One listener per loaded module by design (removed when it stops): not a leak past 10.
+    setMaxListeners(1000, this.abort.signal);
   }
 
   /** The conf as read (section → key → value), `{}` when there is none. */
@@ -198,7 +211,62 @@ export class Host {
         const m = this.modules.get(module);
         if (m?.manifest.configChanged) void this.runHook(m, 'configChanged', () => m.manifest.configChanged!(m.ctx, name));
       },
+      adminSocketAvailable: () => this.adminTarget !== undefined,
+      registerAdminCommand: (module, decl, ctx) => this.registerAdminCommand(module, decl, ctx),
     };
+  }
+
+  /**
+   * The daemon's admin socket: modules' `adminCommands` are registered on it while they are
+   * on (attach it before `loadModules`, after the host's own socket commands).
+   */
+  attachAdminSocket(target: AdminCommandTarget): void {
+    this.adminTarget = target;
+    for (const m of this.modules.values()) {
+      for (const decl of m.manifest.adminCommands ?? []) {
+        try {
+          this.registerAdminCommand(m.manifest.name, decl, m.ctx);
+        } catch (e) {
+          m.ctx.log.error(`admin socket command '${decl.prefix}' not registered: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** Admin-socket prefixes registered by `module`, sorted. */
+  adminCommandsOf(module: string): string[] {
+    return [...this.adminOwners].filter(([, o]) => o.module === module).map(([p]) => p).sort();
+  }
+
+  private registerAdminCommand(module: string, decl: AdminCommandDecl, ctx: ModuleContext): () => void {
+    const target = this.adminTarget;
+    if (!target) return () => undefined; // the CLI: no socket, nothing to serve
+    const owner = this.adminOwners.get(decl.prefix);
+    if (owner) {
+      throw err('ERR_MODULE_PREFIX_CLASH', `module '${module}': admin socket command '${decl.prefix}' is already registered by module '${owner.module}'`);
+    }
+    try {
+      target.register(decl.prefix, decl.desc, (cmd) => decl.handler(cmd, ctx));
+    } catch (e) {
+      const he = HostError.wrap(e);
+      if (he.code !== 'ERR_MODULE_PREFIX_CLASH') throw he;
+      throw err('ERR_MODULE_PREFIX_CLASH', `module '${module}': admin socket command '${decl.prefix}' is already registered by the host`);
+    }
+    const token = {};
+    this.adminOwners.set(decl.prefix, { module, token });
+    return () => {
+      if (this.adminOwners.get(decl.prefix)?.token !== token) return;
+      this.adminOwners.delete(decl.prefix);
+      target.unregister(decl.prefix);
+    };
+  }
+
+  private unregisterAdminCommands(module: string): void {
+    for (const [prefix, o] of [...this.adminOwners]) {
+      if (o.module !== module) continue;
+      this.adminOwners.delete(prefix);
+      this.adminTarget?.unregister(prefix);
+    }
   }
 
   /** Compiles schemas, registers commands and runs init; on any failure nothing stays registered. */
@@ -219,9 +287,11 @@ export class Host {
       return;
     }
     try {
+      for (const decl of manifest.adminCommands ?? []) this.registerAdminCommand(manifest.name, decl, state.ctx);
       if (manifest.services) state.services = manifest.services(state.ctx);
       if (manifest.init) await this.runHook(state, 'init', () => manifest.init!(state.ctx));
     } catch (e) {
+      this.unregisterAdminCommands(manifest.name);
       this.registry.unregisterModule(manifest.name);
       this.refuse({ ...m, name: manifest.name, error: HostError.wrap(e) });
       return;
@@ -355,6 +425,7 @@ export class Host {
     if (m.manifest.shutdown) {
       await this.runHook(m, 'shutdown', () => m.manifest.shutdown!(m.ctx)).catch((e) => m.ctx.log.error('shutdown failed', e));
     }
+    this.unregisterAdminCommands(m.manifest.name);
     this.registry.unregisterModule(m.manifest.name);
     this.modules.delete(m.manifest.name);
   }

@@ -7,7 +7,7 @@ import { err } from '../errors.js';
 import type { ConfView } from '../cluster/conf-view.js';
 import type { Cluster } from '../cluster/store.js';
 import type { Logger } from './logger.js';
-import type { HealthCheck, ModuleContext, ModuleManifest, ModuleOptions, WorkerPoolHandle } from './module-manifest.js';
+import type { AdminCommandDecl, HealthCheck, ModuleContext, ModuleManifest, ModuleOptions, WorkerPoolHandle } from './module-manifest.js';
 import type { Validator } from './validator.js';
 
 /** What the host lends every module context. */
@@ -22,6 +22,10 @@ export interface HostServices {
   emit(type: string, id: string): void;
   persistOption(key: string, value: unknown): Promise<void>;
   optionChanged(module: string, name: string): void;
+  /** Whether an admin socket is attached (the daemon). */
+  adminSocketAvailable(): boolean;
+  /** Adds a module's admin-socket command; returns its remover. */
+  registerAdminCommand(module: string, decl: AdminCommandDecl, ctx: ModuleContext): () => void;
 }
 
 export interface OptionSlot {
@@ -93,6 +97,12 @@ export class ModuleState {
       },
       emit: (type, id) => host.emit(type, id),
       signal: this.abort.signal,
+      adminSocket: {
+        get available() {
+          return host.adminSocketAvailable();
+        },
+        register: (decl) => host.registerAdminCommand(name, decl, this.ctx),
+      },
     };
   }
 }

@@ -42,6 +42,36 @@ export interface ModuleOptions {
   set(name: string, value: unknown): Promise<void>;
 }
 
+/**
+ * A command of the daemon's admin socket (`rbdm daemon SOCKET <prefix>`, `ceph --admin-daemon
+ * SOCKET <prefix>`), as rbd-mirror's `rbd mirror status` is: daemon only, not in the CLI.
+ * @example
+ * { prefix: 'rbd mirror status', desc: 'get status for rbd mirror', handler: () => mirror.status() }
+ */
+export interface AdminCommandDecl {
+  /** Words separated by single spaces; unique across the host's and every module's. */
+  prefix: string;
+  /** What `help` shows. */
+  desc: string;
+  /**
+   * `cmd` is the request: `{prefix, ...}` as sent, plus `args: string[]` for words after the
+   * longest registered prefix a plain-text request matched. Returns a string (sent as is) or
+   * a value (sent as JSON); throws a HostError for an error reply (`ERROR: (errno) ...`).
+   */
+  handler: (cmd: Record<string, unknown>, ctx: ModuleContext) => unknown | Promise<unknown>;
+}
+
+/** Admin-socket commands added while serving (per pool, per image, as rbd-mirror's hooks). */
+export interface AdminSocketApi {
+  /** False in the CLI: `register` then does nothing, so modules need not check. */
+  readonly available: boolean;
+  /**
+   * Adds a command; ERR_MODULE_PREFIX_CLASH (EEXIST) if the host or a module has it. Returns
+   * its remover. Every command of a module is removed when the module stops.
+   */
+  register(decl: AdminCommandDecl): () => void;
+}
+
 /** What every hook and handler receives; each module gets its own child context. */
 export interface ModuleContext {
   /** The module's name. */
@@ -62,6 +92,8 @@ export interface ModuleContext {
   emit(type: string, id: string): void;
   /** Aborted when the host shuts down. */
   readonly signal: AbortSignal;
+  /** The daemon's admin socket (see `AdminCommandDecl`). */
+  readonly adminSocket: AdminSocketApi;
 }
 
 /** What a command handler receives besides its validated arguments. */
@@ -120,6 +152,8 @@ export interface ModuleManifest {
   alwaysOn?: boolean;
   options?: Record<string, OptionDecl>;
   commands?: CommandDecl<any, any>[];
+  /** Admin-socket commands, registered while the module is on in a daemon (never in the CLI). */
+  adminCommands?: AdminCommandDecl[];
   /** Notification types this module wants `notify()` for. */
   notifyTypes?: string[];
   /** Services offered to modules that depend on this one; built at init, no I/O. */
