@@ -8,6 +8,7 @@ import type { JournalsService } from '../journaling/journals-service.js';
 import type { PoolMirroringService } from '../pool-config/api.js';
 import type { ImagesService } from '../rbd/api.js';
 import type { StatusService } from '../status/api.js';
+import { MirrorAdminCommands } from './admin-commands.js';
 import { Mirror } from './mirror.js';
 
 export default defineModule({
@@ -27,6 +28,14 @@ export default defineModule({
       pool: ctx.pool,
       local: await ctx.cluster(),
     };
-    await new Mirror(deps).run(signal);
+    const mirror = new Mirror(deps);
+    // `rbd mirror status|restart|flush|start|stop` on the daemon's admin socket.
+    const admin = new MirrorAdminCommands(ctx.adminSocket, mirror, deps);
+    admin.start();
+    try {
+      await mirror.run(signal);
+    } finally {
+      admin.stop();
+    }
   },
 });

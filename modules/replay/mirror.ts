@@ -36,6 +36,11 @@ export class Mirror {
 
   constructor(private readonly d: ReplayDeps) {}
 
+  /** The running pool replayers by pool name (admin socket, admin-commands.ts). */
+  get poolReplayers(): ReadonlyMap<string, PoolReplayer> {
+    return this.pools;
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {

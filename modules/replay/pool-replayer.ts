@@ -42,6 +42,16 @@ export class PoolReplayer {
     this.deleter = new ImageDeleter(d, pool);
   }
 
+  /** The image replayers this daemon runs, by global id (admin socket). */
+  get imageReplayers(): ReadonlyMap<string, ImageReplayer> {
+    return this.images;
+  }
+
+  /** The peer's connection once started (admin socket: image names). */
+  get remoteCluster(): Cluster | undefined {
+    return this.remote;
+  }
+
   async start(): Promise<void> {
     this.remote = await this.d.mirroring.connectPeer(this.peer);
     this.localMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.d.local, this.pool)).mirror_uuid;

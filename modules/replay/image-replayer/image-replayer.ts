@@ -49,6 +49,21 @@ export class ImageReplayer {
     return this.in_.primary.globalId;
   }
 
+  /** The primary's image id on the peer (admin socket: its name). */
+  get remoteImageId(): string {
+    return this.in_.primary.imageId;
+  }
+
+  /**
+   * Admin socket `rbd mirror flush`: applies and commits on the primary what its journal held
+   * when called. Only a replaying image has anything to flush (rbd-mirror's rule).
+   */
+  async flush(): Promise<void> {
+    if (this.state !== ImageReplayerState.Replaying || !this.replayer) return;
+    await this.replayer.flush();
+    if (this.replayer?.error) throw this.replayer.error;
+  }
+
   start(): void {
     if (this.state !== ImageReplayerState.Stopped && this.state !== ImageReplayerState.Error) return;
     this.abort = new AbortController();

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
@@ -37,11 +37,18 @@ export async function mirrored(t: { teardown(fn: () => unknown): void }): Promis
   return two;
 }
 
+let exports = 0;
+
+/** md5 of `rbdm export`; undefined while the image does not exist. */
 export async function md5(two: Two, cluster: 'local' | 'remote', image: string): Promise<string | undefined> {
-  const file = join(two.c.dir, `${cluster}-${image.replace('/', '_')}.img`);
+  // A fresh path each time: export refuses to overwrite a file, as rbd's does.
+  const file = join(two.c.dir, `${cluster}-${image}-${++exports}.img`);
   const r = await two.rbdm(cluster, ['export', `${POOL}/${image}`, file, '--no-progress']);
-  if (r.code !== 0) return undefined;
-  return createHash('md5').update(readFileSync(file)).digest('hex');
+  if (r.code === 2) return undefined; // not there (yet)
+  if (r.code !== 0) throw new Error(`export ${cluster} ${image}: ${r.code} ${r.stderr}`);
+  const sum = createHash('md5').update(readFileSync(file)).digest('hex');
+  rmSync(file);
+  return sum;
 }
 
 export interface Daemon {

@@ -29,6 +29,7 @@ t.test('two daemons on one cluster: one replays each image, SIGKILL hands over',
 
   const sums = new Map<string, string | undefined>();
   for (const img of IMAGES) sums.set(img, await md5(two, 'local', img));
+  t.ok([...sums.values()].every((s) => s !== undefined), 'primaries exported');
   for (const img of IMAGES) await waitFor(`${img} synced`, async () => (await md5(two, 'remote', img)) === sums.get(img));
   t.pass('all replicas equal their primaries');
 
