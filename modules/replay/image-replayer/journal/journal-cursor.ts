@@ -121,6 +121,8 @@ export class JournalCursor {
 
   private async decodeInto(reads: Array<{ n: number; off: number; len: number; data: Uint8Array }>): Promise<boolean> {
     const transfer: ArrayBuffer[] = [];
+    // Lengths first: a transferred buffer is detached here (its length reads 0 afterwards).
+    const lengths = reads.map((r) => r.data.length);
     const objects = reads.map((r) => {
       // Hand whole buffers to the worker without a copy; pooled slices are copied.
       let data = r.data;
@@ -131,13 +133,14 @@ export class JournalCursor {
     const res = await this.decode({ objects }, transfer);
     if (!res.ok) throw Object.assign(new Error(res.message), { code: res.code });
     const torn = new Map(res.value.torn.map((x) => [x.objectNumber, x.bytes]));
-    for (const r of reads) {
+    reads.forEach((r, i) => {
+      const length = lengths[i]!;
       const t = torn.get(r.n) ?? 0;
-      this.offsets.set(r.n, r.off + r.data.length - t);
+      this.offsets.set(r.n, r.off + length - t);
       // One entry larger than the read: read more of it next time.
-      if (t === r.data.length && r.data.length >= r.len) this.want.set(r.n, r.len * 2);
+      if (t === length && length >= r.len) this.want.set(r.n, r.len * 2);
       else this.want.delete(r.n);
-    }
+    });
     this.corrupt += res.value.corrupt.length;
     if (!res.value.entries.length) return false;
     this.pending = this.pending.concat(res.value.entries).sort(byTid);

@@ -1,0 +1,55 @@
+// JournalCursor reads each journal object from where the last fetch stopped. The decoder gets
+// the read buffers by transfer (as the worker pool does), which detaches them in the caller:
+// the cursor must still advance by the bytes it read (it once read 0 from detached buffers,
+// re-reading whole objects every fetch, and went to a negative offset after a torn tail).
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { embeddedBackend } from '../../../../host/cluster/embedded/index.js';
+import { TestClusters } from '../../../harness/cli.js';
+import { JournalsServiceImpl } from '../../../../modules/journaling/journals-service.js';
+import { decodeObjects } from '../../../../modules/journaling/journal.worker.js';
+import type { DecodeObjectsTask } from '../../../../modules/journaling/types.js';
+import { JournalCursor, type Decoder } from '../../../../modules/replay/image-replayer/journal/journal-cursor.js';
+
+/** Decodes in this thread, but hands the buffers over exactly as a worker task would. */
+const transferringDecoder: Decoder = async (task, transfer) =>
+  decodeObjects(structuredClone(task, { transfer }) as DecodeObjectsTask);
+
+t.test('the cursor advances past what it decoded, with transferred buffers', async (t) => {
+  const c = new TestClusters('rbdm-cursor-');
+  t.teardown(() => c.cleanup());
+  await c.create('local');
+  const ok = async (args: string[]) => {
+    const r = await c.rbdm(['--cluster', 'local', ...args]);
+    if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  };
+  await ok(['pool', 'create', 'p']);
+  await ok(['create', 'p/img', '--size', '16M', '--image-feature', 'exclusive-lock,journaling']);
+  await ok(['bench', 'p/img', '--io-type', 'write', '--io-size', '4K', '--io-total', '400K', '--io-pattern', 'rand']);
+
+  const key = /key = (\S+)/.exec(readFileSync(join(c.dir, 'local.client.admin.keyring'), 'utf8'))![1]!;
+  const cluster = await embeddedBackend.connect({
+    clusterName: 'local', conf: { global: { data_dir: join(c.dir, 'local-data') } }, confPath: '', entity: 'client.admin', key,
+  });
+  t.teardown(() => cluster.shutdown());
+  const io = await cluster.ioctx('p');
+  const imageId = new TextDecoder().decode(await io.read('rbd_id.img', 0, 1 << 10));
+  const journal = await new JournalsServiceImpl(() => { throw new Error('no write stage in this test'); }).open(cluster, 'p', imageId);
+  t.teardown(() => journal.close());
+
+  const cursor = new JournalCursor(journal, transferringDecoder, []);
+  t.equal(await cursor.fetch(), true, 'the first fetch finds the entries');
+  const first = cursor.take(() => 'take');
+  t.equal(first.filter((e) => e.event.type === 'write').length, 100, 'one write entry per 4 KiB write (plus the bench\'s flush markers)');
+  const tids = first.map((e) => `${e.tagTid}.${e.entryTid}`);
+  t.equal(new Set(tids).size, tids.length, 'each entry once');
+  t.equal(await cursor.fetch(), false, 'a second fetch reads nothing again');
+
+  await ok(['bench', 'p/img', '--io-type', 'write', '--io-size', '4K', '--io-total', '40K', '--io-pattern', 'rand']);
+  t.equal(await cursor.fetch(), true, 'new appends are found');
+  const more = cursor.take(() => 'take');
+  t.equal(more.filter((e) => e.event.type === 'write').length, 10, 'only the new entries');
+  t.notOk(more.some((e) => tids.includes(`${e.tagTid}.${e.entryTid}`)), 'none of the earlier ones again');
+  t.equal(await cursor.fetch(), false, 'and nothing after them');
+});
