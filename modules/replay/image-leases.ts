@@ -106,6 +106,8 @@ export class ImageLeases {
     const { io, instanceId } = this.in_;
     if (this.leader) await io.unlock(LEADER_OID, LEADER_LOCK, instanceId).catch(() => undefined);
     await io.unlock(INSTANCES_OID, INSTANCE_LOCK, instanceId).catch(() => undefined);
+    this.leaderId = '';
+    this.liveInstances = [];
   }
 
   private async release(gid: string): Promise<void> {
