@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
@@ -39,6 +39,8 @@ async function mirrored(t: { teardown(fn: () => unknown): void }): Promise<Two> 
 
 async function md5(two: Two, cluster: 'local' | 'remote'): Promise<string | undefined> {
   const file = join(two.c.dir, `${cluster}-export.img`);
+  // export refuses an existing file (as rbd's): without this every later md5 was undefined.
+  rmSync(file, { force: true });
   const r = await two.rbdm(cluster, ['export', IMAGE, file, '--no-progress']);
   if (r.code !== 0) return undefined;
   return createHash('md5').update(readFileSync(file)).digest('hex');
