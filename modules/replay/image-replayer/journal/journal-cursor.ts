@@ -65,10 +65,11 @@ export class JournalCursor {
       }));
       const withData = reads.filter((r) => r.data.length > 0);
       budget -= withData.reduce((s, r) => s + r.data.length, 0);
+      // Before decoding: the decoder detaches the buffers it is handed.
+      const drained = reads.every((r) => r.data.length < r.len);
       if (withData.length) {
         got = (await this.decodeInto(withData)) || got;
       }
-      const drained = reads.every((r) => r.data.length < r.len);
       if (!drained) continue;
       // A set below the active one is closed: once read to its end, it is done.
       if (this.set < meta.activeSet) {
