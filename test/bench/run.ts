@@ -6,6 +6,7 @@
  *   next to plain file writes of the same pattern and queue depth, both page-cache only and
  *   durable (fdatasync per write, which is what an acknowledged rbdm write promises).
  * - `rbdm ls` start-to-exit time, next to `node -e 0`.
+ * - the mirror daemon's replay, catch-up, full sync, lag and RSS (replay-bench.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ import { connectCluster } from '../../host/cluster/connect.js';
 import { benchStore } from './store-bench.js';
 import { journalBenchRows } from './journal-bench.js';
 import { cephBenchRows } from './ceph-bench.js';
+import { replayBenchRows } from './replay-bench.js';
 
 interface Row {
   name: string;
@@ -120,6 +122,9 @@ async function main(): Promise<void> {
 
   // Journaling overhead: the same bench on a journaled image vs one without journaling.
   for (const r of await journalBenchRows('32M')) rows.push(r);
+
+  // The mirror daemon (issue 6): replay throughput, catch-up, RSS, full sync, lag, notify cost.
+  for (const r of await replayBenchRows((s) => process.stdout.write(`# replay bench: ${s}\n`))) rows.push(r);
 
   // The ceph backend on a real cluster next to rados bench (skipped where Ceph is missing).
   const ceph = await cephBenchRows();
