@@ -79,7 +79,8 @@ class Bench {
     const log = join(this.c.dir, `mirror-${this.daemons++}.log`);
     this.lastLog = log;
     const started = performance.now();
-    const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
+    const prof = process.env.RBDM_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RBDM_BENCH_PROFILE_DIR}`] : [];
+    const child = spawn(process.execPath, [...prof, RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
       '--admin-socket', join(this.c.dir, `mirror-${this.daemons}.asok`)], {
       env: { ...process.env, ...this.env, RBDM_WORKER_THREADS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -338,13 +339,18 @@ async function notifyCost(b: Bench, rows: BenchRow[]): Promise<void> {
   }
 }
 
+/** `RBDM_BENCH_ONLY=replay` runs the replay throughput rows only (for profiling: `RBDM_BENCH_PROFILE_DIR`). */
+const ONLY = process.env.RBDM_BENCH_ONLY;
+
 export async function replayBenchRows(log: (s: string) => void = () => undefined): Promise<BenchRow[]> {
   const b = new Bench();
   const rows: BenchRow[] = [];
   try {
     await b.setUp();
-    log('notify cost');
-    await notifyCost(b, rows);
+    if (!ONLY) {
+      log('notify cost');
+      await notifyCost(b, rows);
+    }
 
     // One image, the daemon stopped between bursts.
     const image = 'replay';
@@ -371,6 +377,7 @@ export async function replayBenchRows(log: (s: string) => void = () => undefined
       }
       await b.identical(image);
     }
+    if (ONLY) return rows;
 
     log('catch-up after a 256 MiB burst');
     const plain256 = await plainCopy(b.c.dir, 4 * M, 256 * M, 'seq');
