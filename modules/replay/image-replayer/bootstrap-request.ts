@@ -59,6 +59,8 @@ export interface BootstrapResult {
 export interface PeerClientData {
   state: 'syncing' | 'replaying';
   image_id: string;
+  /** While syncing: every object below this one is copied (full-sync-request.ts resumes there). */
+  sync_object?: number;
 }
 
 export class BootstrapRequest {
@@ -161,7 +163,11 @@ export class BootstrapRequest {
     try {
       const meta = await j.metadata();
       const client = meta.clients.find((c) => c.id === id);
-      if (client && !this.created && (client.data as Partial<PeerClientData>).state === 'replaying') return false;
+      const known = client && !this.created ? (client.data as Partial<PeerClientData>) : undefined;
+      if (known?.state === 'replaying') return false;
+      // A full sync cut short (restart, crash) of this same replica resumes: its position was
+      // fixed before that sync began, so it stays, and so does `sync_object` (helper B).
+      if (known?.state === 'syncing' && known.image_id === this.localImageId) return true;
       if (!client) await j.registerClient(id, {});
       // Registered first, then positioned: the journal keeps everything after the image
       // client's position, and the sync reads data at least that new, so replaying from

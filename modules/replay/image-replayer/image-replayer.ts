@@ -98,7 +98,7 @@ export class ImageReplayer {
         this.state = ImageReplayerState.Syncing;
         this.in_.status('syncing', 'bootstrapping, IMAGE_COPY/COPY_OBJECT 0%');
         await new FullSyncRequest(this.d, {
-          remote, pool, remoteImageId: primary.imageId, localImageId: boot.localImageId, signal,
+          remote, pool, remoteImageId: primary.imageId, localImageId: boot.localImageId, clientId: this.in_.localMirrorUuid, signal,
           onProgress: (done, total) => this.in_.status('syncing', `bootstrapping, IMAGE_COPY/COPY_OBJECT ${Math.floor((100 * done) / total)}%`),
         }).run();
         const j = await this.d.journals.open(remote, pool, primary.imageId);

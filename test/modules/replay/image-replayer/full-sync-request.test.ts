@@ -1,6 +1,6 @@
 // Full sync copies only the non-zero runs of each object: holes stay holes.
 import t from 'tap';
-import { nonZeroRuns } from '../../../../modules/replay/image-replayer/full-sync-request.js';
+import { advanceLowWater, dataObjectName, nonZeroRuns } from '../../../../modules/replay/image-replayer/full-sync-request.js';
 
 t.test('nonZeroRuns: 4 KiB granularity, coalesced, tail kept', async (t) => {
   t.same(nonZeroRuns(new Uint8Array(16384)), [], 'all zero: nothing to write');
@@ -14,4 +14,19 @@ t.test('nonZeroRuns: 4 KiB granularity, coalesced, tail kept', async (t) => {
   buf[3 * 4096] = 0;
   t.same(nonZeroRuns(buf), [[0, 8192], [16384, 3616]], 'a non-zero tail alone');
   t.same(nonZeroRuns(new Uint8Array([0, 0, 7])), [[0, 3]], 'a buffer shorter than a block');
+});
+
+t.test('advanceLowWater: the resume point only passes objects all copied below it', async (t) => {
+  const done = new Set([1, 2, 4]);
+  t.equal(advanceLowWater(0, done), 0, 'object 0 still copying: stays');
+  done.add(0);
+  t.equal(advanceLowWater(0, done), 3, '0..2 copied: resume at 3');
+  t.same([...done], [4], 'counted objects leave the set');
+  done.add(3);
+  t.equal(advanceLowWater(3, done), 5);
+});
+
+t.test('dataObjectName: rbd striper names', async (t) => {
+  t.equal(dataObjectName('rbd_data.abc', 0), 'rbd_data.abc.0000000000000000');
+  t.equal(dataObjectName('rbd_data.abc', 255), 'rbd_data.abc.00000000000000ff');
 });
