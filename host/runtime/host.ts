@@ -133,6 +133,11 @@ export class Host {
     return c;
   }
 
+  /** A new, uncached connection to another cluster (a peer), owned by the caller. */
+  connectPeerCluster(clusterName: string, entity: string): Promise<Cluster> {
+    return connectCluster({ clusterName, entity, ...(this.opts.env !== undefined ? { env: this.opts.env } : {}) });
+  }
+
   private moduleDirs(): string[] {
     const env = this.opts.env ?? process.env;
     const fromEnv = (env.RBDM_MODULE_PATH ?? '').split(':').filter(Boolean);
@@ -199,7 +204,9 @@ export class Host {
       pool: this.pool,
       signal: this.abort.signal,
       cluster: () => this.cluster(),
-      connectCluster: (c, e) => this.connectTo(c, e ?? this.opts.entity),
+      // A peer connection is the caller's (each caller shuts it down): a cached one would be
+      // shared, so one caller's shutdown broke the others and every reconnect after it.
+      connectCluster: (c, e) => (c === this.opts.clusterName ? this.connectTo(c, e ?? this.opts.entity) : this.connectPeerCluster(c, e ?? this.opts.entity)),
       lookupService: (module, name) => {
         const m = this.modules.get(module);
         if (!m || !(name in m.services)) throw err('ERR_SERVICE_NOT_FOUND', `module '${module}' offers no service '${name}'`);

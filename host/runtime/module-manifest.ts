@@ -83,7 +83,10 @@ export interface ModuleContext {
   readonly pool: WorkerPoolHandle;
   /** The cluster this host serves, connected on first use with the host's identity. */
   cluster(): Promise<Cluster>;
-  /** Connects to another cluster by name (a peer), with the given client entity. */
+  /**
+   * Connects to another cluster by name (a peer), with the given client entity: a new
+   * connection on each call, which the caller shuts down (the host's own cluster is shared).
+   */
   connectCluster(clusterName: string, entity?: string): Promise<Cluster>;
   readonly conf: ConfView;
   /** A service another module offers; allowed only for modules in `dependencies`. */
