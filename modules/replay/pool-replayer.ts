@@ -1,10 +1,13 @@
 /**
- * One pool and one peer: connects to the peer, follows its mirrored primary images and runs
- * an `ImageReplayer` for each (rbd-mirror's `PoolReplayer` + `PoolWatcher`, one namespace).
+ * One pool and one peer: connects to the peer, follows the mirrored images of both sites and
+ * runs an `ImageReplayer` for each global id (rbd-mirror's `PoolReplayer` + `PoolWatcher`s,
+ * one namespace). The image replayer decides (local primary, split-brain, replay); this
+ * class restarts it when a record changes in a way that matters (`needsRestart`).
  * Writes each image's status record, right away on a state change and at most every
  * second otherwise (the rest at the next `tick`).
  */
 import type { Cluster, WatchHandle } from '../../host/index.js';
+import type { MirrorImage } from '../image-state/api.js';
 import type { MirrorPeer } from '../pool-config/api.js';
 import type { StatusState } from '../status/api.js';
 import type { ReplayDeps } from './deps.js';
@@ -15,6 +18,24 @@ import { ImageDeleter } from './image-deleter.js';
 /** An image replayer that failed is started again after this long. */
 const RESTART_AFTER_MS = 10_000;
 const MIN_STATUS_INTERVAL_MS = 1_000;
+
+/** What of both sites' records an image replayer's decision depends on. */
+interface Roles {
+  localPrimary: boolean;
+  resync: boolean;
+  peerPrimary: boolean;
+}
+
+/**
+ * Whether a record change must restart the image replayer. A running replayer is left alone
+ * when only the peer was demoted: it replays up to the demotion and stops by itself.
+ */
+export function needsRestart(was: Roles, now: Roles, running: boolean): boolean {
+  if (was.localPrimary !== now.localPrimary) return true;
+  if (!was.resync && now.resync) return true;
+  if (was.peerPrimary !== now.peerPrimary) return !(running && was.peerPrimary && !now.peerPrimary);
+  return false;
+}
 
 interface StatusSlot {
   state: StatusState;
@@ -27,9 +48,11 @@ interface StatusSlot {
 export class PoolReplayer {
   private remote: Cluster | undefined;
   private watch: WatchHandle | undefined;
+  private localWatch: WatchHandle | undefined;
   private localMirrorUuid = '';
   private remoteMirrorUuid = '';
   private readonly images = new Map<string, ImageReplayer>();
+  private readonly roles = new Map<string, Roles>();
   private readonly statuses = new Map<string, StatusSlot>();
   private scanning: Promise<void> | undefined;
   private rescan = false;
@@ -62,6 +85,7 @@ export class PoolReplayer {
     });
     await this.leases.start();
     this.watch = await this.d.state.watch(this.remote, this.pool, () => this.scan());
+    this.localWatch = await this.d.state.watch(this.d.local, this.pool, () => this.scan());
     await this.deleter.start();
     this.d.log.info(`replaying pool ${this.pool} from peer ${this.peer.site_name} (${this.peer.client_name})`);
     this.scan();
@@ -82,6 +106,7 @@ export class PoolReplayer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.watch?.close().catch(() => undefined);
+    await this.localWatch?.close().catch(() => undefined);
     while (this.scanning) await this.scanning;
     await Promise.all([...this.images.values()].map((ir) => ir.stop()));
     this.images.clear();
@@ -110,30 +135,45 @@ export class PoolReplayer {
   }
 
   private async refreshImages(): Promise<void> {
-    const onPeer = await this.d.state.listMirroredImages(this.remote!, this.pool);
-    const primaries = onPeer.filter((m) => m.primary && m.state === 'enabled');
-    const wanted = new Set(primaries.map((m) => m.globalId));
+    const [mine, onPeer] = await Promise.all([
+      this.d.state.listMirroredImages(this.d.local, this.pool),
+      this.d.state.listMirroredImages(this.remote!, this.pool),
+    ]);
+    const sites = new Map<string, { local?: MirrorImage; peer?: MirrorImage }>();
+    for (const m of mine) if (m.state === 'enabled') sites.set(m.globalId, { local: m });
+    for (const m of onPeer) if (m.state === 'enabled') sites.set(m.globalId, { ...sites.get(m.globalId), peer: m });
+    const wanted = new Set<string>();
+    // A local replica whose primary is gone is the deleter's business, not a replayer's.
+    for (const [gid, { local, peer }] of sites) if (peer || local?.primary) wanted.add(gid);
     this.leases!.want(wanted);
-    for (const m of primaries) {
-      if (!this.leases!.mayReplay(m.globalId)) continue; // another daemon replays it
-      let ir = this.images.get(m.globalId);
+    for (const gid of wanted) {
+      if (!this.leases!.mayReplay(gid)) continue; // another daemon replays it
+      const { local, peer } = sites.get(gid)!;
+      const now: Roles = { localPrimary: local?.primary ?? false, resync: local?.resyncRequested ?? false, peerPrimary: peer?.primary ?? false };
+      const was = this.roles.get(gid);
+      this.roles.set(gid, now);
+      let ir = this.images.get(gid);
       if (!ir) {
         ir = new ImageReplayer(this.d, {
-          remote: this.remote!, pool: this.pool, primary: m,
+          remote: this.remote!, pool: this.pool, globalId: gid,
           localMirrorUuid: this.localMirrorUuid, remoteMirrorUuid: this.remoteMirrorUuid,
-          status: (state, description) => this.setStatus(m.globalId, state, description),
+          status: (state, description) => this.setStatus(gid, state, description),
         });
-        this.images.set(m.globalId, ir);
+        this.images.set(gid, ir);
         ir.start();
-      } else if (ir.state === ImageReplayerState.Error && Date.now() - ir.failedAt > RESTART_AFTER_MS) {
+      } else if (was && needsRestart(was, now, ir.state !== ImageReplayerState.Stopped && ir.state !== ImageReplayerState.Error)) {
+        await ir.stop();
+        ir.start();
+      } else if (ir.state === ImageReplayerState.Error && !ir.terminal && Date.now() - ir.failedAt > RESTART_AFTER_MS) {
         ir.start();
       }
     }
-    // Demoted or disabled on the peer: stop replaying (failover and deletion come later).
-    // Lease lost or handed over: stop first, then give the lease back.
+    // Disabled on both sides, a replica whose primary is gone, or a lease lost or handed
+    // over: stop first, then give the lease back.
     for (const [gid, ir] of this.images) {
       if (!wanted.has(gid) || !this.leases!.mayReplay(gid)) {
         this.images.delete(gid);
+        this.roles.delete(gid);
         await ir.stop();
       }
     }

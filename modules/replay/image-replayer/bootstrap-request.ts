@@ -10,7 +10,8 @@
  *     |
  *     v
  *  FIND_LOCAL_IMAGE  * * * * * * * * * * * * * * > <error> EEXIST: a local primary with
- *     |         \                                  the same global id (split-brain, not yet)
+ *     |         \                                  the same global id (PrepareReplayRequest
+ *     |          \                                 decides that before; a race ends here)
  *     | none     \ non-primary replica
  *     v           \
  *  CREATE_LOCAL_IMAGE (no journaling; data pool from selectDataPool)
@@ -26,7 +27,9 @@
  *     |
  *     v
  *  REGISTER_CLIENT   (on the primary's journal, id = the local pool's mirror uuid; a new
- *     |               client or a new replica starts at the image client's position)
+ *     |               client or a new replica starts at the image client's position;
+ *     |               with `epoch` (failover, the chains link): positioned before that
+ *     |               epoch, no sync; when its head was trimmed: full sync after all)
  *     v
  *  <finish>  { localImageId, needsSync }
  * @endverbatim
@@ -37,7 +40,10 @@
 import type { Cluster } from '../../../host/index.js';
 import type { MirrorImage } from '../../image-state/api.js';
 import type { ImageInfo } from '../../rbd/api.js';
+import type { Tag } from '../../journaling/journals-service.js';
 import type { ReplayDeps } from '../deps.js';
+import { advance } from './journal/replayer.js';
+import { positionBeforeEpoch } from './tag-history.js';
 
 export interface BootstrapInput {
   remote: Cluster;
@@ -47,6 +53,8 @@ export interface BootstrapInput {
   localMirrorUuid: string;
   remoteMirrorUuid: string;
   signal: AbortSignal;
+  /** The peer's promotion epoch to follow from its start (failover without a full sync). */
+  epoch?: Tag;
 }
 
 export interface BootstrapResult {
@@ -104,7 +112,7 @@ export class BootstrapRequest {
     const rec = await this.d.state.getByGlobalId(this.d.local, this.in_.pool, this.in_.primary.globalId);
     if (!rec) return undefined;
     if (rec.primary) {
-      throw Object.assign(new Error(`local image ${this.in_.pool}/${rec.imageId} with global id ${rec.globalId} is primary: split-brain is not handled yet`), { errno: 'EEXIST' });
+      throw Object.assign(new Error(`local image ${this.in_.pool}/${rec.imageId} with global id ${rec.globalId} is primary`), { errno: 'EEXIST' });
     }
     return rec.imageId;
   }
@@ -164,11 +172,12 @@ export class BootstrapRequest {
       const meta = await j.metadata();
       const client = meta.clients.find((c) => c.id === id);
       const known = client && !this.created ? (client.data as Partial<PeerClientData>) : undefined;
+      if (!client) await j.registerClient(id, {});
+      if (this.in_.epoch && !this.created && await this.positionAtEpoch(j, this.in_.epoch)) return false;
       if (known?.state === 'replaying') return false;
       // A full sync cut short (restart, crash) of this same replica resumes: its position was
       // fixed before that sync began, so it stays, and so does `sync_object` (helper B).
       if (known?.state === 'syncing' && known.image_id === this.localImageId) return true;
-      if (!client) await j.registerClient(id, {});
       // Registered first, then positioned: the journal keeps everything after the image
       // client's position, and the sync reads data at least that new, so replaying from
       // there converges (writes are idempotent and in order).
@@ -180,5 +189,23 @@ export class BootstrapRequest {
     } finally {
       await j.close();
     }
+  }
+
+  /**
+   * Failover: this site was demoted and the peer promoted after replaying that demotion, so
+   * both hold the same data up to the peer's new epoch. Registered already (nothing after a
+   * client without a position is trimmed), the client is positioned before the epoch.
+   * @returns false when the epoch's head is gone (a full sync is needed).
+   */
+  private async positionAtEpoch(j: Awaited<ReturnType<ReplayDeps['journals']['open']>>, epoch: Tag): Promise<boolean> {
+    const id = this.in_.localMirrorUuid;
+    const { all, meta } = await j.read(undefined);
+    const pos = positionBeforeEpoch(all, epoch.tid, meta.splayWidth,
+      (p, e, w) => advance(p, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, w));
+    if (!pos) return false;
+    await j.commit(id, pos);
+    const data: PeerClientData = { state: 'replaying', image_id: this.localImageId };
+    await j.updateClientData(id, { ...data });
+    return true;
   }
 }

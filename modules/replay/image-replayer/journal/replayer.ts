@@ -19,6 +19,12 @@
  *     |                                                                         |
  *     v                                                                         |
  *  COMMIT_POSITION (once per batch, on the primary's journal) ------------------+
+ *
+ *  (failover) idle: the peer's last tag is <orphan> right after our position -> stopReason
+ *  'demoted' (the image replayer tags the replica <orphan> and shuts this down); idle for
+ *  IDLE_RELEASE_MS -> the replica's handle is closed (lock released) until the next batch,
+ *  which takes the lock again and checks the replica's journal is still the peer's ->
+ *  otherwise stopReason 'force promoted', nothing applied.
  * @endverbatim
  *
  * A batch is a run of writes/discards/write_zeroes (at most BATCH events or BATCH_BYTES), or
@@ -28,13 +34,14 @@
  * (coalesced, at most one per 20 ms); a slow timer backs the watch up.
  */
 import type { Cluster, WatchHandle } from '../../../../host/index.js';
-import type { CommitPosition, DecodeObjectsResult, EntryRecord, JournalHandle, ObjectPosition, WorkerResult } from '../../../journaling/journals-service.js';
+import type { CommitPosition, DecodeObjectsResult, EntryRecord, JournalHandle, ObjectPosition, Tag, WorkerResult } from '../../../journaling/journals-service.js';
 import type { Image, WriteEvent } from '../../../rbd/api.js';
 import type { ReplayDeps } from '../../deps.js';
 import type { Replayer } from '../replayer.js';
 import type { PlannedOp, RangedEvent } from './batch-plan.js';
 import { JournalCursor } from './journal-cursor.js';
 import { REPLAY_WORKER } from './replay.worker.js';
+import { demotionReached } from '../tag-history.js';
 
 /** Events per batch (one worker task, one commit). */
 export const BATCH = 512;
@@ -48,6 +55,14 @@ export const APPLY_CONCURRENCY = 64;
  * `RBDM_REPLAY_POLL_MS` overrides it (tests set it huge to show replay needs no poll).
  */
 export const POLL_MS = Number(process.env.RBDM_REPLAY_POLL_MS) > 0 ? Number(process.env.RBDM_REPLAY_POLL_MS) : 5000;
+/**
+ * (failover) Idle this long, the replica's handle is closed, releasing its exclusive lock, so
+ * a `promote --force` there can take it (there is no cooperative lock hand-over).
+ */
+const IDLE_RELEASE_MS = 1_000;
+
+/** (failover) Why replay stopped by itself: the peer's demotion was consumed, or this image was promoted. */
+export type ReplayStopReason = 'demoted' | 'force promoted';
 
 export interface JournalReplayerInput {
   remote: Cluster;
@@ -58,6 +73,11 @@ export interface JournalReplayerInput {
   clientId: string;
   /** Told after every applied batch and on failure. */
   onChange: () => void;
+  /**
+   * (failover) The owner the local journal's last tag must have while this replays (the
+   * peer's mirror uuid); checked each time the lock is taken. Otherwise: `force promoted`.
+   */
+  localOwner?: string;
 }
 
 /** The write-path event that replays a journal entry; `undefined` for markers (flush, ownership). */
@@ -108,6 +128,11 @@ export class JournalReplayer implements Replayer {
   private ahead: Promise<Batch> | undefined;
   private stopped = false;
   private err: Error | undefined;
+  private stopWhy: ReplayStopReason | undefined;
+  /** (failover) The peer's `<orphan>` tag once its demotion is consumed. */
+  private demotionTag: Tag | undefined;
+  private lastApplied = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private rate = { since: Date.now(), entries: 0, bytes: 0, eps: 0, bps: 0 };
 
   constructor(private readonly d: ReplayDeps, private readonly in_: JournalReplayerInput) {}
@@ -116,9 +141,21 @@ export class JournalReplayer implements Replayer {
     return this.err;
   }
 
+  /** (failover) Set once replay stopped by itself (see `ReplayStopReason`). */
+  get stopReason(): ReplayStopReason | undefined {
+    return this.stopWhy;
+  }
+
+  /** (failover) The peer's demotion tag, when `stopReason` is `demoted`. */
+  get demotion(): Tag | undefined {
+    return this.demotionTag;
+  }
+
   async init(): Promise<void> {
     this.journal = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.remoteImageId);
-    this.image = await this.d.images.openImageById(this.d.local, this.in_.pool, this.in_.localImageId, { purpose: 'replay' });
+    // (failover) The replica's lock is taken now (its own journal replays what a previous
+    // holder left unapplied) and checked to be the peer's; released when idle.
+    if (!(await this.takeLocalImage())) return;
     const meta = await this.journal.metadata();
     this.splayWidth = meta.splayWidth;
     const client = meta.clients.find((c) => c.id === this.in_.clientId);
@@ -133,7 +170,7 @@ export class JournalReplayer implements Replayer {
   }
 
   isReplaying(): boolean {
-    return !this.stopped && !this.err;
+    return !this.stopped && !this.err && !this.stopWhy;
   }
 
   getStatus(): string {
@@ -158,6 +195,7 @@ export class JournalReplayer implements Replayer {
   async shutDown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     while (this.running) await this.running.catch(() => undefined);
     await this.ahead?.catch(() => undefined);
     await this.watch?.close().catch(() => undefined);
@@ -166,7 +204,7 @@ export class JournalReplayer implements Replayer {
   }
 
   private schedule(): void {
-    if (this.stopped || this.err) return;
+    if (this.stopped || this.err || this.stopWhy) return;
     this.pending = true;
     if (this.running) return;
     this.running = this.loop().finally(() => {
@@ -175,7 +213,7 @@ export class JournalReplayer implements Replayer {
   }
 
   private async loop(): Promise<void> {
-    while (this.pending && !this.stopped && !this.err) {
+    while (this.pending && !this.stopped && !this.err && !this.stopWhy) {
       this.pending = false;
       try {
         await this.replayAvailable();
@@ -190,11 +228,19 @@ export class JournalReplayer implements Replayer {
   /** Applies batches until the journal has nothing more, preparing each next batch meanwhile. */
   private async replayAvailable(): Promise<void> {
     let commit: Promise<void> = Promise.resolve();
+    let drained = false;
     try {
       for (;;) {
         const batch = await (this.ahead ?? this.prepare());
         this.ahead = undefined;
-        if (!batch.entries.length) break;
+        if (!batch.entries.length) {
+          drained = true;
+          break;
+        }
+        if (this.stopped || !(await this.takeLocalImage())) { // (failover) lock + ownership
+          this.ahead = Promise.resolve(batch);
+          break;
+        }
         if (this.stopped) {
           this.ahead = Promise.resolve(batch);
           break;
@@ -215,6 +261,63 @@ export class JournalReplayer implements Replayer {
     } finally {
       await commit;
     }
+    if (drained) this.idle();
+  }
+
+  /**
+   * (failover) Opens the replica and takes its exclusive lock if not held; while we hold it
+   * nobody can promote the replica, so the ownership check here stays true until we let go.
+   * @returns false (and stops, `force promoted`) when the replica's journal changed owner.
+   */
+  private async takeLocalImage(): Promise<boolean> {
+    this.lastApplied = Date.now();
+    if (this.image) return true;
+    const img = await this.d.images.openImageById(this.d.local, this.in_.pool, this.in_.localImageId, { purpose: 'replay' });
+    try {
+      await img.flush();
+      if (this.in_.localOwner !== undefined) {
+        const j = await this.d.journals.open(this.d.local, this.in_.pool, this.in_.localImageId);
+        let owner: string | undefined;
+        try {
+          const tags = (await j.metadata()).tags;
+          owner = tags[tags.length - 1]?.data.mirrorUuid;
+        } finally {
+          await j.close();
+        }
+        if (owner !== this.in_.localOwner) {
+          await img.close();
+          this.stopWhy = 'force promoted';
+          this.d.log.info(`replay of ${this.in_.pool}/${this.in_.localImageId}: the replica's journal is owned by '${owner}' now (promoted), replay stops`);
+          this.in_.onChange();
+          return false;
+        }
+      }
+    } catch (e) {
+      await img.close().catch(() => undefined);
+      throw e;
+    }
+    this.image = img;
+    return true;
+  }
+
+  /** (failover) Nothing left to apply: a consumed demotion stops replay; otherwise let go of the lock soon. */
+  private idle(): void {
+    const t = demotionReached(this.cursor?.meta?.tags ?? [], this.position);
+    if (t) {
+      this.demotionTag = t;
+      this.stopWhy = 'demoted';
+      this.d.log.info(`replay of ${this.in_.pool}/${this.in_.localImageId}: the peer image was demoted, replay stops`);
+      this.in_.onChange();
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.running || !this.image || Date.now() - this.lastApplied < IDLE_RELEASE_MS) return;
+      const img = this.image;
+      this.image = undefined;
+      void img.close().catch((e: Error) => this.d.log.warn(`closing ${this.in_.pool}/${this.in_.localImageId}: ${e.message}`));
+    }, IDLE_RELEASE_MS);
   }
 
   /** The next batch: entries in order (fetching when none are pending), planned in a worker. */
