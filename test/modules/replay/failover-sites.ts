@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
@@ -34,7 +34,8 @@ export interface Daemon {
 
 export interface Mirrored extends Two {
   daemons: Record<Site, Daemon>;
-  md5(site: Site, spec: string): Promise<string | undefined>;
+  /** The export's md5, or why the export failed. */
+  md5(site: Site, spec: string): Promise<string>;
   /** `mirror image status SPEC`: `state` and `description` lines. */
   status(site: Site, spec: string): Promise<{ state: string; description: string; text: string }>;
   waitStatus(site: Site, spec: string, state: RegExp, description: RegExp, ms?: number): Promise<void>;
@@ -73,8 +74,9 @@ export async function mirroredWithDaemons(t: { teardown(fn: () => unknown): void
   }
   const md5 = async (site: Site, spec: string) => {
     const file = join(two.c.dir, `${site}-export.img`);
+    rmSync(file, { force: true });
     const r = await two.rbdm(site, ['export', spec, file, '--no-progress']);
-    if (r.code !== 0) return undefined;
+    if (r.code !== 0) return `export failed (${r.code}): ${r.stderr}`;
     return createHash('md5').update(readFileSync(file)).digest('hex');
   };
   const status = async (site: Site, spec: string) => {

@@ -49,11 +49,9 @@ async function failOver(t: Test, m: Mirrored, from: Site, to: Site): Promise<voi
 }
 
 t.test('failover and failback: demote, promote, reverse replay without full sync', async (t) => {
-  const m = await mirroredWithDaemons(t, POOL, async (two) => {
-    await ok(two.rbdm('local', ['create', IMAGE, '--size', '64M', '--image-feature', 'exclusive-lock,journaling']), 'create');
-    // 64K writes: the first full sync of 4K random writes loses data (see README, helper A).
-    await ok(two.rbdm('local', ['bench', IMAGE, '--io-type', 'write', '--io-size', '64K', '--io-total', '4M', '--io-pattern', 'rand']), 'bench local');
-  });
+  const m = await mirroredWithDaemons(t, POOL);
+  await ok(m.rbdm('local', ['create', IMAGE, '--size', '64M', '--image-feature', 'exclusive-lock,journaling']), 'create');
+  await ok(bench(m, 'local', '4M'), 'bench local, both daemons running');
   const first = await m.md5('local', IMAGE);
   await waitFor('remote replica identical', async () => (await m.md5('remote', IMAGE)) === first, 60_000, () => logs(m));
   await m.waitStatus('local', IMAGE, /^up\+stopped$/, /^local image is primary$/);
