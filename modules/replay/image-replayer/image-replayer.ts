@@ -62,6 +62,7 @@ export class ImageReplayer {
   private abort = new AbortController();
   private starting: Promise<void> | undefined;
   private finishing: Promise<void> | undefined;
+  private peerImageId = '';
 
   constructor(private readonly d: ReplayDeps, private readonly in_: ImageReplayerInput) {}
 
@@ -69,9 +70,9 @@ export class ImageReplayer {
     return this.in_.globalId;
   }
 
-  /** The primary's image id on the peer (admin socket: its name). */
+  /** The peer's image id once read ('' before; admin socket: its name). */
   get remoteImageId(): string {
-    return this.in_.primary.imageId;
+    return this.peerImageId;
   }
 
   /**
@@ -120,7 +121,9 @@ export class ImageReplayer {
     const { remote, pool } = this.in_;
     try {
       this.state = ImageReplayerState.Starting;
-      const prep = await new PrepareReplayRequest(this.d, this.in_).run();
+      const prepare = new PrepareReplayRequest(this.d, this.in_);
+      const prep = await prepare.run();
+      this.peerImageId = prepare.peer?.imageId ?? this.peerImageId;
       signal.throwIfAborted();
       switch (prep.kind) {
         case 'none':

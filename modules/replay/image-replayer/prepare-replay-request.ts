@@ -49,6 +49,9 @@ export type PrepareReplayResult =
   | { kind: 'bootstrap'; primary: MirrorImage; epoch?: Tag };
 
 export class PrepareReplayRequest {
+  /** The peer's enabled record, once read. */
+  peer: MirrorImage | undefined;
+
   constructor(private readonly d: ReplayDeps, private readonly in_: PrepareReplayInput) {}
 
   async run(): Promise<PrepareReplayResult> {
@@ -56,6 +59,7 @@ export class PrepareReplayRequest {
     const enabled = (r: MirrorImage | undefined) => (r?.state === 'enabled' ? r : undefined);
     const local = enabled(await this.d.state.getByGlobalId(this.d.local, pool, globalId));
     const peer = enabled(await this.d.state.getByGlobalId(remote, pool, globalId));
+    this.peer = peer;
     if (local?.primary) return peer?.primary ? { kind: 'split-brain', why: 'both images are primary' } : { kind: 'local-primary' };
     if (!peer) return { kind: 'none' };
     if (local?.resyncRequested && peer.primary) return { kind: 'resync', local, primary: peer };
