@@ -2,7 +2,8 @@
 // mode on both, peers both ways with their keyrings, a daemon user per cluster), one
 // `rbdm-mirror` per cluster. A journaled image written on `local` is bootstrapped on
 // `remote` (full sync) and then replayed; exports are byte-identical; the replica refuses
-// client writes; status shows up+replaying on remote, seen from local too.
+// client writes; status shows up+replaying on remote and "local image is primary" on local;
+// then an orderly failover (demote local, promote remote) reverses the replay.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,6 +22,17 @@ async function waitFor(what: string, cond: () => Promise<boolean>, ms = 180_000)
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** `promote` is refused (EBUSY, "demotion is not propagated yet") until the daemon replayed it. */
+async function waitForPromote(promote: () => Promise<RunResult>, ms = 120_000): Promise<RunResult> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await promote();
+    if (r.code === 0) return r;
+    if (r.code !== 16 || Date.now() > end) throw new Error(`promote: exit ${r.code}: ${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 500));
   }
 }
 
@@ -102,6 +114,24 @@ if (reason && process.env.CI) {
     t.match(JSON.parse(info.stdout), { features: ['exclusive-lock', 'journaling'], mirroring: { primary: false } }, 'non-primary journaled replica on Ceph');
     const pool = await ok('local', ['mirror', 'pool', 'status', POOL, '--verbose']);
     t.match(pool.stdout, /peer_sites:[\s\S]*name: remote[\s\S]*state: up\+replaying/, 'local sees the remote site replaying');
+
+    await waitFor('local image is primary on local', async () =>
+      /state: +up\+stopped\n\s+description: local image is primary/.test((await rbdm('local', ['mirror', 'image', 'status', IMAGE])).stdout), 60_000);
+    t.pass('the local daemon reports up+stopped, local image is primary');
+
+    // Orderly failover on Ceph: demote local, the remote daemon replays the demotion, promote
+    // remote without --force, write there; the local daemon replays in the reverse direction.
+    await ok('local', ['mirror', 'image', 'demote', IMAGE]);
+    const promoted = await waitForPromote(() => rbdm('remote', ['mirror', 'image', 'promote', IMAGE]));
+    t.match(promoted.stdout, /Image promoted to primary/, 'promote without --force once the demotion is replayed');
+    await ok('remote', ['bench', IMAGE, '--io-type', 'write', '--io-size', '4K', '--io-total', '1M', '--io-pattern', 'rand']);
+    const third = await md5('remote');
+    t.not(third, second, 'the new primary changed');
+    await waitFor('reverse replay on local', async () => (await md5('local')) === third)
+      .catch((e: Error) => { throw new Error(`${e.message}\n${logs()}`); });
+    t.pass('after failover the old primary is an identical replica of the new one');
+    const back = await rbdm('local', ['bench', IMAGE, '--io-type', 'write', '--io-size', '4K', '--io-total', '4K']);
+    t.equal(back.code, 30, 'the demoted image refuses client writes');
 
     for (const d of daemons) {
       d.child.kill('SIGTERM');
