@@ -97,11 +97,12 @@ t.test('admin socket: rbd mirror status, flush, restart, stop, start', async (t)
 
   // The real ceph CLI validates against get_command_descriptions, then sends JSON.
   const ceph = spawnSync('ceph', ['--admin-daemon', d.asok, 'rbd', 'mirror', 'status', `${POOL}/${IMAGE}`], { encoding: 'utf8', timeout: 30_000 });
-  if (ceph.error) {
+  // Only outside CI may the ceph CLI be missing (.ci/apt-packages.d/ceph.txt installs it).
+  if (ceph.error && !process.env.CI) {
     t.comment(`ceph CLI not usable, skipped: ${ceph.error.message}`);
   } else {
-    t.equal(ceph.status, 0, `ceph --admin-daemon: ${ceph.stderr}`);
-    t.match(JSON.parse(ceph.stdout), { name: `${POOL}/${IMAGE}`, state: 'Replaying' }, 'ceph --admin-daemon SOCKET rbd mirror status POOL/IMAGE');
+    t.equal(ceph.status, 0, `ceph --admin-daemon: ${ceph.error?.message ?? ceph.stderr}`);
+    t.match(JSON.parse(ceph.stdout || 'null'), { name: `${POOL}/${IMAGE}`, state: 'Replaying' }, 'ceph --admin-daemon SOCKET rbd mirror status POOL/IMAGE');
   }
 
   t.notMatch(d.log(), /\bERROR\b/, 'no errors in the daemon log');
