@@ -7,35 +7,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../harness/cli.js';
-import { twoClusters, type Two } from '../pool-config/support.js';
+import type { Two } from '../pool-config/support.js';
+import { mirrored, ok, POOL, waitFor } from './daemon-support.js';
 
-const POOL = 'image-pool';
 const IMAGE = `${POOL}/image-1`;
-
-async function ok(p: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what}: ${r.stderr}`);
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** The seed's set-up: pool mode on both clusters, each a peer of the other with its keyring. */
-async function mirrored(t: { teardown(fn: () => unknown): void }): Promise<Two> {
-  const two = await twoClusters(t, [POOL]);
-  for (const [me, other] of [['local', 'remote'], ['remote', 'local']] as const) {
-    await ok(two.rbdm(me, ['mirror', 'pool', 'enable', POOL, 'pool']), `enable ${me}`);
-    await ok(two.rbdm(other, ['auth', 'get-or-create', `client.${other}`, 'mon', 'profile rbd', 'osd', 'profile rbd',
-      '-o', `${two.c.dir}/${other}.client.${other}.keyring`]), `key ${other}`);
-    await ok(two.rbdm(me, ['mirror', 'pool', 'peer', 'add', POOL, `client.${other}@${other}`]), `peer ${me}`);
-  }
-  return two;
-}
 
 async function md5(two: Two, cluster: 'local' | 'remote'): Promise<string | undefined> {
   const file = join(two.c.dir, `${cluster}-export.img`);

@@ -8,35 +8,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RBDM_MIRROR } from '../../../harness/cli.js';
-import { twoClusters, type Two } from '../../pool-config/support.js';
+import type { Two } from '../../pool-config/support.js';
 import { encodeEntry } from '../../../../modules/journaling/entry-codec.js';
 import { encodeEvent } from '../../../../modules/journaling/event-codec.js';
 import { EXPORT_MAGIC } from '../../../../modules/journaling/export-import-commands.js';
 
-export const POOL = 'image-pool';
+// The seed's set-up, `ok` and `waitFor` are the multi-daemon tests' (one copy of them).
+import { mirrored as seedSites, ok, POOL, waitFor } from '../daemon-support.js';
 
-export async function ok(p: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what}: ${r.stderr}`);
-}
+export { ok, POOL, waitFor };
 
-export async function waitFor(what: string, cond: () => Promise<boolean>, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The seed's set-up: pool mode on both clusters, each a peer of the other with its keyring. */
+/** The seed's set-up plus the key of the `rbd-mirror.a` daemon on `remote`. */
 export async function mirrored(t: { teardown(fn: () => unknown): void }): Promise<Two> {
-  const two = await twoClusters(t, [POOL]);
-  for (const [me, other] of [['local', 'remote'], ['remote', 'local']] as const) {
-    await ok(two.rbdm(me, ['mirror', 'pool', 'enable', POOL, 'pool']), `enable ${me}`);
-    await ok(two.rbdm(other, ['auth', 'get-or-create', `client.${other}`, 'mon', 'profile rbd', 'osd', 'profile rbd',
-      '-o', `${two.c.dir}/${other}.client.${other}.keyring`]), `key ${other}`);
-    await ok(two.rbdm(me, ['mirror', 'pool', 'peer', 'add', POOL, `client.${other}@${other}`]), `peer ${me}`);
-  }
+  const two = await seedSites(t);
   await ok(two.rbdm('remote', ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd',
     '-o', join(two.c.dir, 'remote.client.rbd-mirror.a.keyring')]), 'daemon key');
   return two;
