@@ -43,6 +43,12 @@ export interface CreateImageOptions {
   objectSize?: number;
   /** Pool for the data objects; default `rbd default data pool`. */
   dataPool?: string;
+  /**
+   * The image id to use (12 lowercase hex digits), instead of a random one: the mirror daemon
+   * records the id of a replica before creating it, as rbd-mirror does, so that after a crash
+   * it knows the half-made replica as its own. EEXIST when an image already has this id.
+   */
+  id?: string;
 }
 
 export interface OpenImageOptions {

@@ -47,6 +47,7 @@ interface Plan {
   order: number;
   features: number;
   dataPool?: { name: string; id: number };
+  id: string;
 }
 
 export async function createImage(cx: CreateContext, cluster: Cluster, pool: string, name: string, opts: CreateImageOptions): Promise<ImageInfo> {
@@ -90,11 +91,11 @@ async function planCreate(cx: CreateContext, cluster: Cluster, pool: string, opt
     }
   }
   const features = featuresForCreate(requested, dataPool !== undefined);
-  return { size: opts.size, order, features, ...(dataPool ? { dataPool } : {}) };
+  if (opts.id !== undefined && !/^[0-9a-f]{12}$/.test(opts.id)) throw einval(`invalid image id '${opts.id}' (12 lowercase hex digits)`);
+  return { size: opts.size, order, features, ...(dataPool ? { dataPool } : {}), id: opts.id ?? generateImageId() };
 }
 
 class CreateImageRequest {
-  private readonly id = generateImageId();
   private readonly hooksRun: LifecycleHook[] = [];
   private info: ImageInfo | undefined;
 
@@ -105,6 +106,10 @@ class CreateImageRequest {
     private readonly name: string,
     private readonly plan: Plan,
   ) {}
+
+  private get id(): string {
+    return this.plan.id;
+  }
 
   async run(): Promise<ImageInfo> {
     await reserveName(this.ioctx, this.name, this.id);

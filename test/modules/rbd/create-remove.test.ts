@@ -169,3 +169,18 @@ t.test('remove cleans up an image whose creation stopped half-way', async (t) =>
   await library().createImage(c.cluster, 'rbd', 'half', { size: M });
   t.same((await library().listImages(c.cluster, 'rbd')).map((i) => i.name), ['half'], 'the name is usable again');
 });
+
+t.test('create with a chosen id (the mirror daemon records it first); bad or taken ids refused, nothing left', async (t) => {
+  const c = await embeddedCluster(t);
+  const lib = library();
+  const info = await lib.createImage(c.cluster, 'rbd', 'chosen', { size: M, id: '0123456789ab' });
+  t.equal(info.id, '0123456789ab', 'the id given');
+  t.equal(await readObject(c.cluster, 'rbd', 'rbd_id.chosen'), '0123456789ab');
+  const before = await objectsOf(c.cluster, 'rbd');
+  for (const id of ['xyz', '0123456789AB', '0123456789abc', '']) {
+    await t.rejects(lib.createImage(c.cluster, 'rbd', 'bad-id', { size: M, id }), { errno: 'EINVAL', message: /invalid image id/ }, `id '${id}'`);
+  }
+  await t.rejects(lib.createImage(c.cluster, 'rbd', 'same-id', { size: M, id: '0123456789ab' }), { errno: 'EEXIST', message: /./ }, 'an id in use');
+  t.same(await objectsOf(c.cluster, 'rbd'), before, 'nothing left by the refusals');
+  t.same(await omap(c.cluster, 'rbd', 'rbd_directory'), { id_0123456789ab: 'chosen', name_chosen: '0123456789ab' }, 'directory unchanged');
+});
