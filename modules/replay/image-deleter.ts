@@ -32,6 +32,7 @@
  * @endverbatim
  */
 import type { ReplayDeps } from './deps.js';
+import { crashPoint } from './crash-points.js';
 
 /** The pool object whose omap lists the replicas being deleted (survives a restart). */
 export const DELETER_OID = 'rbd_mirror_deleter';
@@ -66,6 +67,7 @@ class DeleteReplicaRequest {
     if (this.imageId !== undefined) {
       await this.recordPending();
       if (rec) await this.d.state.disable(this.d.local, this.pool, this.imageId, { force: true });
+      crashPoint('deleter-after-disable');
       await this.removeImage();
       await this.forgetPending();
     }

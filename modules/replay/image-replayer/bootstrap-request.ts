@@ -12,14 +12,25 @@
  *  FIND_LOCAL_IMAGE  * * * * * * * * * * * * * * > <error> EEXIST: a local primary with
  *     |         \                                  the same global id (PrepareReplayRequest
  *     |          \                                 decides that before; a race ends here)
- *     | none     \ non-primary replica
- *     v           \
- *  CREATE_LOCAL_IMAGE (no journaling; data pool from selectDataPool)
- *     |             \
- *     v              |
+ *     |           \ non-primary replica, enabled: on to ENABLE_JOURNALING
+ *     |            \ non-primary, `disabling` (a resync or removal cut short): DISCARD it
+ *     | none
+ *     v
+ *  CHECK_LOCAL_NAME  * * * * * * * * * * * * * * > <error> EEXIST "local image name is in
+ *     |         \                                  use by a non-mirrored image" (or by
+ *     |          \                                 another mirrored image): nothing changed
+ *     |           \ our half-made replica (its id is the one our client records on the
+ *     |            \ primary's journal, and no mirror record): REMOVE it
+ *     v
+ *  RECORD_LOCAL_IMAGE_ID (a new id, in our client's data on the primary's journal: registered,
+ *     |                   positioned at the image client's position, {syncing, image_id})
+ *     v
+ *  CREATE_LOCAL_IMAGE (with that id; no journaling; data pool from selectDataPool)
+ *     |
+ *     v
  *  RECORD_NON_PRIMARY (createNonPrimary)
- *     |              |
- *     v              v
+ *     |
+ *     v
  *  ENABLE_JOURNALING  (replay handle; skipped when on)
  *     |
  *     v
@@ -27,21 +38,27 @@
  *     |
  *     v
  *  REGISTER_CLIENT   (on the primary's journal, id = the local pool's mirror uuid; a new
- *     |               client or a new replica starts at the image client's position;
- *     |               with `epoch` (failover, the chains link): positioned before that
- *     |               epoch, no sync; when its head was trimmed: full sync after all)
+ *     |               replica was positioned by RECORD_LOCAL_IMAGE_ID; with `epoch`
+ *     |               (failover, the chains link): positioned before that epoch, no sync;
+ *     |               when its head was trimmed: full sync after all)
  *     v
  *  <finish>  { localImageId, needsSync }
  * @endverbatim
  *
  * Any step's error rejects `run()`; every step is idempotent, so running it again after a
- * crash finishes what was begun (except a crash between CREATE and RECORD, see README).
+ * crash finishes what was begun. A crash between CREATE and RECORD leaves an image under the
+ * primary's name with no record: as rbd-mirror (journal `CreateLocalImageRequest` registers the
+ * new id in `MirrorPeerClientMeta.image_id` before creating), the id was recorded first, so the
+ * next run knows that image as its own and removes it; any other image of that name is an
+ * operator's and is never touched.
  */
-import type { Cluster } from '../../../host/index.js';
+import { randomBytes } from 'node:crypto';
+import { errno, type Cluster } from '../../../host/index.js';
 import type { MirrorImage } from '../../image-state/api.js';
 import type { ImageInfo } from '../../rbd/api.js';
 import type { Tag } from '../../journaling/journals-service.js';
 import type { ReplayDeps } from '../deps.js';
+import { crashPoint } from '../crash-points.js';
 import { advance } from './journal/replayer.js';
 import { positionBeforeEpoch } from './tag-history.js';
 
@@ -71,6 +88,12 @@ export interface PeerClientData {
   sync_object?: number;
 }
 
+/** rbd-mirror's words when the replica's name is taken by an image that is not ours. */
+export const NAME_IN_USE = 'local image name is in use by a non-mirrored image';
+export const NAME_IN_USE_MIRRORED = 'local image name is in use by another mirrored image';
+
+type JournalHandle = Awaited<ReturnType<ReplayDeps['journals']['open']>>;
+
 export class BootstrapRequest {
   private remoteInfo: ImageInfo | undefined;
   private localImageId = '';
@@ -84,7 +107,10 @@ export class BootstrapRequest {
     if (existing) {
       this.localImageId = existing;
     } else {
+      await this.checkLocalName();
+      await this.recordLocalImageId();
       await this.createLocalImage();
+      crashPoint('after-create-local-image');
       await this.recordNonPrimary();
     }
     await this.enableJournaling();
@@ -114,20 +140,101 @@ export class BootstrapRequest {
     if (rec.primary) {
       throw Object.assign(new Error(`local image ${this.in_.pool}/${rec.imageId} with global id ${rec.globalId} is primary`), { errno: 'EEXIST' });
     }
-    return rec.imageId;
+    if (rec.state !== 'disabling') return rec.imageId;
+    // Only the daemon makes non-primary records: this is our replica, its removal (a resync,
+    // or the deleter) cut short. Finish it; the replica is made again.
+    this.d.log.info(`pool ${this.in_.pool} global id ${rec.globalId}: discarding replica ${rec.imageId} left half-disabled`);
+    await this.d.state.disable(this.d.local, this.in_.pool, rec.imageId, { force: true });
+    await this.removeLocalImageById(rec.imageId);
+    return undefined;
+  }
+
+  /**
+   * The primary's name is free here, or held by our own half-made replica (removed now): its
+   * id is the one RECORD_LOCAL_IMAGE_ID wrote into our client's data before creating it (or a
+   * resync's replica, whose record `disable --force` dropped) and it has no mirror record.
+   */
+  private async checkLocalName(): Promise<void> {
+    this.step();
+    const { pool, primary } = this.in_;
+    const name = this.remoteInfo!.name;
+    const found = (await this.d.images.listImages(this.d.local, pool)).find((e) => e.name === name);
+    if (!found) return;
+    const rec = await this.d.state.getByImageId(this.d.local, pool, found.id);
+    const recorded = await this.recordedImageId();
+    if (rec || found.id !== recorded) {
+      const why = rec ? `${NAME_IN_USE_MIRRORED} (global id ${rec.globalId})` : NAME_IN_USE;
+      this.d.log.error(`pool ${pool} global id ${primary.globalId}: ${why}: ${pool}/${name} (id ${found.id}) is not a replica of this daemon's, left untouched`);
+      throw errno('EEXIST', 'ERR_REPLAY_NAME_IN_USE', why);
+    }
+    this.d.log.info(`pool ${pool} global id ${primary.globalId}: removing ${pool}/${name} (id ${found.id}), this daemon's replica left without a mirror record by a crash`);
+    await this.d.images.removeImage(this.d.local, pool, name);
+  }
+
+  /** The replica id our client's data on the primary's journal names, if any. */
+  private async recordedImageId(): Promise<string | undefined> {
+    const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
+    try {
+      const client = (await j.metadata()).clients.find((c) => c.id === this.in_.localMirrorUuid);
+      const id = (client?.data as Partial<PeerClientData> | undefined)?.image_id;
+      return typeof id === 'string' && id !== '' ? id : undefined;
+    } finally {
+      await j.close();
+    }
+  }
+
+  private async removeLocalImageById(imageId: string): Promise<void> {
+    let name: string;
+    try {
+      const img = await this.d.images.openImageById(this.d.local, this.in_.pool, imageId, { readOnly: true });
+      name = img.info.name;
+      await img.close();
+    } catch (e) {
+      if ((e as { errno?: string }).errno === 'ENOENT') return;
+      throw e;
+    }
+    await this.d.images.removeImage(this.d.local, this.in_.pool, name);
+  }
+
+  /**
+   * Before the replica exists, its id goes into our client's data on the primary's journal
+   * (Ceph: `MirrorPeerClientMeta.image_id`), positioned for a full sync: registered first,
+   * then positioned at the image client's position (the journal keeps everything after it,
+   * and the sync reads data at least that new, so replaying from there converges).
+   */
+  private async recordLocalImageId(): Promise<void> {
+    this.step();
+    const id = this.in_.localMirrorUuid;
+    this.localImageId = randomBytes(6).toString('hex');
+    const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
+    try {
+      const meta = await j.metadata();
+      if (!meta.clients.some((c) => c.id === id)) await j.registerClient(id, {});
+      await j.commit(id, meta.clients.find((c) => c.id === '')?.commitPosition ?? []);
+      const data: PeerClientData = { state: 'syncing', image_id: this.localImageId };
+      await j.updateClientData(id, { ...data });
+    } finally {
+      await j.close();
+    }
   }
 
   private async createLocalImage(): Promise<void> {
     this.step();
     const info = this.remoteInfo!;
     const dataPool = await this.d.mirroring.selectDataPool(this.d.local, info.dataPool, this.d.conf);
-    const created = await this.d.images.createImage(this.d.local, this.in_.pool, info.name, {
-      size: info.size,
-      order: info.order,
-      features: this.d.images.features['exclusive-lock']!,
-      ...(dataPool !== undefined ? { dataPool } : {}),
-    });
-    this.localImageId = created.id;
+    try {
+      await this.d.images.createImage(this.d.local, this.in_.pool, info.name, {
+        size: info.size,
+        order: info.order,
+        features: this.d.images.features['exclusive-lock']!,
+        id: this.localImageId,
+        ...(dataPool !== undefined ? { dataPool } : {}),
+      });
+    } catch (e) {
+      // Another image took the name since CHECK_LOCAL_NAME: an operator's, left alone.
+      if ((e as { code?: string }).code === 'ERR_IMAGE_EXISTS') throw errno('EEXIST', 'ERR_REPLAY_NAME_IN_USE', NAME_IN_USE);
+      throw e;
+    }
     this.created = true;
   }
 
@@ -166,14 +273,16 @@ export class BootstrapRequest {
   /** @returns whether a full sync is needed. */
   private async registerClient(): Promise<boolean> {
     this.step();
+    // A new replica's client was registered and positioned by RECORD_LOCAL_IMAGE_ID.
+    if (this.created) return true;
     const id = this.in_.localMirrorUuid;
     const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
     try {
       const meta = await j.metadata();
       const client = meta.clients.find((c) => c.id === id);
-      const known = client && !this.created ? (client.data as Partial<PeerClientData>) : undefined;
+      const known = client ? (client.data as Partial<PeerClientData>) : undefined;
       if (!client) await j.registerClient(id, {});
-      if (this.in_.epoch && !this.created && await this.positionAtEpoch(j, this.in_.epoch)) return false;
+      if (this.in_.epoch && await this.positionAtEpoch(j, this.in_.epoch)) return false;
       if (known?.state === 'replaying') return false;
       // A full sync cut short (restart, crash) of this same replica resumes: its position was
       // fixed before that sync began, so it stays, and so does `sync_object` (helper B).
@@ -197,7 +306,7 @@ export class BootstrapRequest {
    * client without a position is trimmed), the client is positioned before the epoch.
    * @returns false when the epoch's head is gone (a full sync is needed).
    */
-  private async positionAtEpoch(j: Awaited<ReturnType<ReplayDeps['journals']['open']>>, epoch: Tag): Promise<boolean> {
+  private async positionAtEpoch(j: JournalHandle, epoch: Tag): Promise<boolean> {
     const id = this.in_.localMirrorUuid;
     const { all, meta } = await j.read(undefined);
     const pos = positionBeforeEpoch(all, epoch.tid, meta.splayWidth,

@@ -19,11 +19,14 @@
  *  <finish>
  * @endverbatim
  *
- * A crash between DISABLE and REMOVE leaves the image without a record; the next bootstrap
- * meets it under the primary's name (see BootstrapRequest's CREATE_LOCAL_IMAGE).
+ * A crash between DISABLE and REMOVE leaves the image without a record under the primary's
+ * name; the next bootstrap knows it as its own (its id is the one our client records on the
+ * primary's journal) and removes it (BootstrapRequest's CHECK_LOCAL_NAME); a crash inside
+ * DISABLE leaves a `disabling` record, which the bootstrap's FIND_LOCAL_IMAGE discards.
  */
 import type { MirrorImage } from '../../image-state/api.js';
 import type { ReplayDeps } from '../deps.js';
+import { crashPoint } from '../crash-points.js';
 
 export interface ResyncInput {
   pool: string;
@@ -44,6 +47,7 @@ export class ResyncRequest {
     this.in_.signal.throwIfAborted();
     this.d.log.info(`resync of ${pool}/${name} (global id ${local.globalId}): removing the replica`);
     await this.d.state.disable(this.d.local, pool, local.imageId, { force: true });
+    crashPoint('resync-after-disable');
     await this.d.images.removeImage(this.d.local, pool, name);
   }
 }

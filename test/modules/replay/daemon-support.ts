@@ -60,14 +60,17 @@ export interface Daemon {
   stderr: () => string;
 }
 
-/** `rbdm-mirror -f --cluster remote --id rbd-mirror.<id>` with its own key, log and socket. */
-export async function startDaemon(t: { teardown(fn: () => unknown): void }, two: Two, id: string): Promise<Daemon> {
+/**
+ * `rbdm-mirror -f --cluster remote --id rbd-mirror.<id>` with its own key, log and socket;
+ * `env` adds variables (e.g. the test hook `RBDM_MIRROR_CRASH_AT`).
+ */
+export async function startDaemon(t: { teardown(fn: () => unknown): void }, two: Two, id: string, env: Record<string, string> = {}): Promise<Daemon> {
   const kr = join(two.c.dir, `remote.client.rbd-mirror.${id}.keyring`);
   await ok(two.rbdm('remote', ['auth', 'get-or-create', `client.rbd-mirror.${id}`, 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), 'daemon key');
   const logFile = join(two.c.dir, `remote-mirror-${id}.log`);
   const asok = join(two.c.dir, `mirror-${id}.asok`);
   const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', `rbd-mirror.${id}`, `--log-file=${logFile}`, '--admin-socket', asok], {
-    env: { ...process.env, ...two.c.env },
+    env: { ...process.env, ...two.c.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
