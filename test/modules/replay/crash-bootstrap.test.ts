@@ -7,7 +7,7 @@
 // status with the reason, data unchanged.
 import t, { type Test } from 'tap';
 import type { Two } from '../pool-config/support.js';
-import { imageStatus, md5, mirrored, ok, POOL, startDaemon, waitFor, type Daemon } from './daemon-support.js';
+import { exitedWithin, imageStatus, md5, mirrored, ok, POOL, startDaemon, waitFor, type Daemon } from './daemon-support.js';
 
 const CRASH_AT = 'RBDM_MIRROR_CRASH_AT';
 
@@ -24,7 +24,7 @@ async function converged(two: Two, image: string): Promise<string> {
 }
 
 async function killedByHook(t: Test, d: Daemon, point: string): Promise<void> {
-  await Promise.race([d.exited, new Promise((_, rej) => setTimeout(() => rej(new Error(`daemon ${d.id} did not reach ${point}\n${d.log()}`)), 120_000))]);
+  await exitedWithin(d, 120_000, () => `daemon ${d.id} did not reach ${point}\n${d.log()}`);
   t.equal(d.child.signalCode, 'SIGKILL', `daemon ${d.id} killed itself at ${point}`);
   t.match(d.stderr(), `${CRASH_AT}=${point}`, 'by the test hook');
 }

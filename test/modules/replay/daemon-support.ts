@@ -93,3 +93,13 @@ export async function imageStatus(two: Two, image: string): Promise<{ state: str
   const j = JSON.parse(r.stdout) as { state: string; description: string; daemon_service?: { daemon_id?: string } };
   return { state: j.state, daemon: j.daemon_service?.daemon_id ?? '', description: j.description };
 }
+
+/** Waits for the daemon's exit (a test hook's SIGKILL); the timer does not outlive it. */
+export async function exitedWithin(d: Daemon, ms: number, why: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([d.exited, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(why())), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
