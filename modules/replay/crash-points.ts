@@ -11,7 +11,9 @@ export type CrashPoint =
   /** ResyncRequest: the replica's record is gone (disable --force), the image is not. */
   | 'resync-after-disable'
   /** ImageDeleter: the replica's record is gone, the image is not. */
-  | 'deleter-after-disable';
+  | 'deleter-after-disable'
+  /** BootstrapRequest, failover whose epoch head was trimmed: record gone, image not. */
+  | 'epoch-discard-after-disable';
 
 export const CRASH_AT_ENV = 'RBDM_MIRROR_CRASH_AT';
 

@@ -12,8 +12,13 @@
  *  FIND_LOCAL_IMAGE  * * * * * * * * * * * * * * > <error> EEXIST: a local primary with
  *     |         \                                  the same global id (PrepareReplayRequest
  *     |          \                                 decides that before; a race ends here)
- *     |           \ non-primary replica, enabled: on to ENABLE_JOURNALING
+ *     |           \ non-primary replica, enabled: on to ENABLE_JOURNALING, except:
  *     |            \ non-primary, `disabling` (a resync or removal cut short): DISCARD it
+ *     |             \
+ *     |       POSITION_AT_EPOCH (with `epoch`, failover: our client registered, then
+ *     |             |           positioned before the peer's epoch, no sync) --> ENABLE_JOURNALING
+ *     |             | the epoch's head was trimmed: DISCARD the replica (its id recorded in
+ *     |             v our client's data first), then a fresh one and a full sync, as below
  *     | none
  *     v
  *  CHECK_LOCAL_NAME  * * * * * * * * * * * * * * > <error> EEXIST "local image name is in
@@ -38,9 +43,8 @@
  *     |
  *     v
  *  REGISTER_CLIENT   (on the primary's journal, id = the local pool's mirror uuid; a new
- *     |               replica was positioned by RECORD_LOCAL_IMAGE_ID; with `epoch`
- *     |               (failover, the chains link): positioned before that epoch, no sync;
- *     |               when its head was trimmed: full sync after all)
+ *     |               replica was positioned by RECORD_LOCAL_IMAGE_ID, a failover's by
+ *     |               POSITION_AT_EPOCH; else resume a cut-short sync or replay)
  *     v
  *  <finish>  { localImageId, needsSync }
  * @endverbatim
@@ -92,18 +96,22 @@ export interface PeerClientData {
 export const NAME_IN_USE = 'local image name is in use by a non-mirrored image';
 export const NAME_IN_USE_MIRRORED = 'local image name is in use by another mirrored image';
 
-type JournalHandle = Awaited<ReturnType<ReplayDeps['journals']['open']>>;
-
 export class BootstrapRequest {
   private remoteInfo: ImageInfo | undefined;
   private localImageId = '';
   private created = false;
+  /** POSITION_AT_EPOCH positioned our client: replay follows the epoch, no sync. */
+  private atEpoch = false;
 
   constructor(private readonly d: ReplayDeps, private readonly in_: BootstrapInput) {}
 
   async run(): Promise<BootstrapResult> {
     await this.readRemoteImage();
-    const existing = await this.findLocalImage();
+    let existing = await this.findLocalImage();
+    if (existing && this.in_.epoch && !(await this.positionAtEpoch(existing, this.in_.epoch))) {
+      await this.discardReplica(existing);
+      existing = undefined;
+    }
     if (existing) {
       this.localImageId = existing;
     } else {
@@ -208,11 +216,13 @@ export class BootstrapRequest {
     this.localImageId = randomBytes(6).toString('hex');
     const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
     try {
-      const meta = await j.metadata();
-      if (!meta.clients.some((c) => c.id === id)) await j.registerClient(id, {});
-      await j.commit(id, meta.clients.find((c) => c.id === '')?.commitPosition ?? []);
+      // As Ceph (UNREGISTER_CLIENT, REGISTER_CLIENT): a fresh client, so one disconnected from
+      // this journal (it fell too far behind) is connected again and pins what it needs.
+      if ((await j.metadata()).clients.some((c) => c.id === id)) await j.unregisterClient(id);
       const data: PeerClientData = { state: 'syncing', image_id: this.localImageId };
-      await j.updateClientData(id, { ...data });
+      await j.registerClient(id, { ...data });
+      const meta = await j.metadata();
+      await j.commit(id, meta.clients.find((c) => c.id === '')?.commitPosition ?? []);
     } finally {
       await j.close();
     }
@@ -275,6 +285,7 @@ export class BootstrapRequest {
     this.step();
     // A new replica's client was registered and positioned by RECORD_LOCAL_IMAGE_ID.
     if (this.created) return true;
+    if (this.atEpoch) return false;
     const id = this.in_.localMirrorUuid;
     const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
     try {
@@ -282,7 +293,6 @@ export class BootstrapRequest {
       const client = meta.clients.find((c) => c.id === id);
       const known = client ? (client.data as Partial<PeerClientData>) : undefined;
       if (!client) await j.registerClient(id, {});
-      if (this.in_.epoch && await this.positionAtEpoch(j, this.in_.epoch)) return false;
       if (known?.state === 'replaying') return false;
       // A full sync cut short (restart, crash) of this same replica resumes: its position was
       // fixed before that sync began, so it stays, and so does `sync_object` (helper B).
@@ -302,19 +312,44 @@ export class BootstrapRequest {
 
   /**
    * Failover: this site was demoted and the peer promoted after replaying that demotion, so
-   * both hold the same data up to the peer's new epoch. Registered already (nothing after a
-   * client without a position is trimmed), the client is positioned before the epoch.
-   * @returns false when the epoch's head is gone (a full sync is needed).
+   * both hold the same data up to the peer's new epoch. Registered first (nothing after a
+   * client without a position is trimmed), then positioned before the epoch.
+   * @returns false when the epoch's head is gone (trimmed while this site's daemon was away):
+   *   replay from there would miss writes. The replica's id then goes into our client's data
+   *   ({syncing, image_id}), so that a crash while DISCARD runs leaves an image the next
+   *   bootstrap knows as its own (CHECK_LOCAL_NAME).
    */
-  private async positionAtEpoch(j: JournalHandle, epoch: Tag): Promise<boolean> {
+  private async positionAtEpoch(localImageId: string, epoch: Tag): Promise<boolean> {
+    this.step();
     const id = this.in_.localMirrorUuid;
-    const { all, meta } = await j.read(undefined);
-    const pos = positionBeforeEpoch(all, epoch.tid, meta.splayWidth,
-      (p, e, w) => advance(p, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, w));
-    if (!pos) return false;
-    await j.commit(id, pos);
-    const data: PeerClientData = { state: 'replaying', image_id: this.localImageId };
-    await j.updateClientData(id, { ...data });
-    return true;
+    const j = await this.d.journals.open(this.in_.remote, this.in_.pool, this.in_.primary.imageId);
+    try {
+      if (!(await j.metadata()).clients.some((c) => c.id === id)) await j.registerClient(id, {});
+      const { all, meta } = await j.read(undefined);
+      const pos = positionBeforeEpoch(all, epoch.tid, meta.splayWidth,
+        (p, e, w) => advance(p, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, w), meta.minimumSet > 0);
+      if (pos) await j.commit(id, pos);
+      const data: PeerClientData = { state: pos ? 'replaying' : 'syncing', image_id: localImageId };
+      await j.updateClientData(id, { ...data });
+      this.atEpoch = pos !== undefined;
+      return this.atEpoch;
+    } finally {
+      await j.close();
+    }
+  }
+
+  /**
+   * The peer's epoch head is gone: what this replica holds cannot be brought up to date by
+   * replay, and a full sync over it would leave stale bytes where the peer has holes or
+   * zeros (the copy writes only non-zero runs). So it is removed and made again, as
+   * rbd-mirror resyncs an image whose client fell off the primary's journal.
+   */
+  private async discardReplica(localImageId: string): Promise<void> {
+    this.step();
+    const { pool, primary } = this.in_;
+    this.d.log.warn(`pool ${pool} global id ${primary.globalId}: the start of the peer's epoch was trimmed from its journal: discarding replica ${localImageId} for a full sync`);
+    await this.d.state.disable(this.d.local, pool, localImageId, { force: true });
+    crashPoint('epoch-discard-after-disable');
+    await this.removeLocalImageById(localImageId);
   }
 }

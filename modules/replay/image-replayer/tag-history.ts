@@ -86,18 +86,22 @@ export function checkTagChain(localTags: Tag[], remoteTags: Tag[], localMirrorUu
 /**
  * Where a client that must read the peer's journal from the start of `epochTid` commits:
  * the entries before that epoch, folded one per splay offset. `undefined` when the epoch's
- * head is gone (trimmed), so replay from there would miss writes: a full sync is needed.
+ * head may be gone (trimmed), so replay from there could miss writes: a full sync is needed.
+ * An entry before the epoch that survived proves the epoch whole (trimming drops the oldest
+ * object sets first). Without one, only an untrimmed journal (`trimmed` false: minimum set
+ * 0) proves it: in a trimmed one, the first surviving entry may be the head of a later tag
+ * (a client's next open) after every entry of the epoch's own tags went.
  */
 export function positionBeforeEpoch(all: EntryRecord[], epochTid: number, splayWidth: number,
-  advance: (pos: CommitPosition, e: EntryRecord, splayWidth: number) => CommitPosition): CommitPosition | undefined {
+  advance: (pos: CommitPosition, e: EntryRecord, splayWidth: number) => CommitPosition, trimmed = false): CommitPosition | undefined {
   const sorted = [...all].sort((a, b) => a.tagTid - b.tagTid || a.entryTid - b.entryTid);
   let pos: CommitPosition = [];
   for (const e of sorted) {
     if (e.tagTid >= epochTid) {
-      // The first surviving entry of the new epoch (or a later one) must be an epoch's head.
-      return pos.length || e.entryTid === 0 ? pos : undefined;
+      if (pos.length) return pos;
+      return !trimmed && e.entryTid === 0 ? pos : undefined;
     }
     pos = advance(pos, e, splayWidth);
   }
-  return pos;
+  return pos.length || !trimmed ? pos : undefined;
 }

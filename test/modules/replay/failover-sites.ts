@@ -42,6 +42,24 @@ export interface Mirrored extends Two {
 }
 
 /**
+ * `rbdm-mirror -f --cluster SITE --id rbd-mirror.a` (key made here), killed at teardown; `tag`
+ * names its log and socket apart from an earlier daemon's. Does not wait for it to start.
+ */
+export async function spawnSiteDaemon(t: { teardown(fn: () => unknown): void }, two: Two, site: Site, tag = ''): Promise<Daemon> {
+  const kr = join(two.c.dir, `${site}.client.rbd-mirror.a.keyring`);
+  await ok(two.rbdm(site, ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), `daemon key ${site}`);
+  const logFile = join(two.c.dir, `${site}-mirror${tag}.log`);
+  const child: ChildProcess = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
+    '--admin-socket', join(two.c.dir, `${site}-mirror${tag}.asok`)], { env: { ...process.env, ...two.c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr;
+  return { log, stop: async () => { child.kill('SIGTERM'); return exited; } };
+}
+
+/**
  * @param before runs once the pools are mirrored, before the daemons start (e.g. the first
  *   image and its data: a write racing the very first bootstrap is not what these tests test).
  */
@@ -56,19 +74,7 @@ export async function mirroredWithDaemons(t: { teardown(fn: () => unknown): void
   }
   await before(two);
   const daemons = {} as Record<Site, Daemon>;
-  for (const site of sites) {
-    const kr = join(two.c.dir, `${site}.client.rbd-mirror.a.keyring`);
-    await ok(two.rbdm(site, ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), `daemon key ${site}`);
-    const logFile = join(two.c.dir, `${site}-mirror.log`);
-    const child: ChildProcess = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
-      '--admin-socket', join(two.c.dir, `${site}-mirror.asok`)], { env: { ...process.env, ...two.c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    t.teardown(() => child.kill('SIGKILL'));
-    const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr;
-    daemons[site] = { log, stop: async () => { child.kill('SIGTERM'); return exited; } };
-  }
+  for (const site of sites) daemons[site] = await spawnSiteDaemon(t, two, site);
   for (const site of sites) {
     await waitFor(`${site} daemon start`, async () => daemons[site].log().includes(`replaying pool ${pool}`), 60_000, () => daemons[site].log());
   }

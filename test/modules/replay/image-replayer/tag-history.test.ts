@@ -56,6 +56,12 @@ t.test('positionBeforeEpoch', async (t) => {
   t.same(positionBeforeEpoch([e(4, 0, 0)], 4, 4, adv), [], 'nothing before the epoch: read from the start');
   t.equal(positionBeforeEpoch([e(4, 7, 0)], 4, 4, adv), undefined, "the epoch's head was trimmed: full sync");
   t.same(positionBeforeEpoch([], 4, 4, adv), []);
+  // Trimmed journals: only an entry before the epoch proves its head is still there.
+  t.same(positionBeforeEpoch([e(3, 5, 8), e(5, 0, 9)], 4, 4, adv, true), [{ objectNumber: 8, tagTid: 3, entryTid: 5 }], 'trimmed, an entry before the epoch survived');
+  t.equal(positionBeforeEpoch([e(4, 0, 8)], 4, 4, adv, true), undefined, 'trimmed: an entry 0 at the epoch may follow trimmed tags');
+  t.equal(positionBeforeEpoch([e(6, 0, 8), e(6, 1, 9)], 4, 4, adv, true), undefined, 'trimmed: the head of a later tag, tags 4 and 5 possibly gone');
+  t.equal(positionBeforeEpoch([], 4, 4, adv, true), undefined, 'trimmed and empty');
+  t.same(positionBeforeEpoch([e(6, 0, 0)], 4, 4, adv, false), [], 'untrimmed: every entry is there (empty tags 4 and 5)');
 });
 
 t.test('needsRestart', async (t) => {
