@@ -6,7 +6,9 @@
 // one), so local's restarted daemon links the chains but cannot position before the epoch
 // (POSITION_AT_EPOCH). A copy over the old data would keep stale bytes where remote now has
 // holes (a shrink and grow), so the daemon discards its replica, makes it again and
-// full-syncs: byte-identical, up+replaying, later writes replayed.
+// full-syncs: byte-identical, up+replaying, later writes replayed. The first daemon is killed
+// by the test hook inside the discard (RBDM_MIRROR_CRASH_AT=epoch-discard-after-disable); the
+// next one knows the leftover as its own replica and goes on.
 import t from 'tap';
 import type { Two } from '../pool-config/support.js';
 import { mirroredWithDaemons, ok, spawnSiteDaemon, waitFor, type Mirrored, type Site } from './failover-sites.js';
@@ -81,10 +83,20 @@ t.test('failback after the epoch head was trimmed: the replica is made again by 
   // more than 4 sets behind during a burst.
   await ok(m.rbdm('remote', ['mgr', 'config', 'set', 'journaling/journal_max_concurrent_object_sets', '0']), 'max sets 0');
 
+  // First killed by the test hook inside the discard (record gone, image not), then restarted.
+  const crashing = await spawnSiteDaemon(t, m, 'local', '-crash', { RBDM_MIRROR_CRASH_AT: 'epoch-discard-after-disable' });
+  let timer: NodeJS.Timeout | undefined;
+  const signal = await Promise.race([crashing.exited, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no crash\n${crashing.log()}`)), 120_000)))])
+    .finally(() => clearTimeout(timer));
+  t.equal(signal, 'SIGKILL', 'killed by the hook in the discard');
+  t.match(crashing.log(), /the start of the peer's epoch was trimmed from its journal: discarding replica/, 'the daemon found the epoch head trimmed');
+  t.not((await m.rbdm('local', ['mirror', 'image', 'status', IMAGE])).code, 0, 'the replica is left without a mirror record');
+  t.equal(await imageId(m, 'local'), oldLocalId, 'and still there');
+
   const local = await spawnSiteDaemon(t, m, 'local', '-late');
   const want = await identical(m, 'remote', 'local', local.log);
   t.pass('local replica identical to the new primary');
-  t.match(local.log(), /the start of the peer's epoch was trimmed from its journal: discarding replica/, 'the daemon found the epoch head trimmed');
+  t.match(local.log(), /this daemon's replica left without a mirror record by a crash/, 'the restarted daemon removed the leftover');
   t.match(local.log(), /full sync from the peer/, 'and full-synced');
   t.not(await imageId(m, 'local'), oldLocalId, 'the local replica was made again');
   await m.waitStatus('local', IMAGE, /^up\+replaying$/, /^replaying, /);

@@ -30,6 +30,8 @@ export async function waitFor(what: string, cond: () => Promise<boolean>, ms = 1
 export interface Daemon {
   log(): string;
   stop(): Promise<number | null>;
+  /** Resolves with the signal that ended the process (null after a plain exit). */
+  exited: Promise<NodeJS.Signals | null>;
 }
 
 export interface Mirrored extends Two {
@@ -43,20 +45,21 @@ export interface Mirrored extends Two {
 
 /**
  * `rbdm-mirror -f --cluster SITE --id rbd-mirror.a` (key made here), killed at teardown; `tag`
- * names its log and socket apart from an earlier daemon's. Does not wait for it to start.
+ * names its log and socket apart from an earlier daemon's; `env` adds variables (the test hook
+ * `RBDM_MIRROR_CRASH_AT`). Does not wait for it to start.
  */
-export async function spawnSiteDaemon(t: { teardown(fn: () => unknown): void }, two: Two, site: Site, tag = ''): Promise<Daemon> {
+export async function spawnSiteDaemon(t: { teardown(fn: () => unknown): void }, two: Two, site: Site, tag = '', env: Record<string, string> = {}): Promise<Daemon> {
   const kr = join(two.c.dir, `${site}.client.rbd-mirror.a.keyring`);
   await ok(two.rbdm(site, ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), `daemon key ${site}`);
   const logFile = join(two.c.dir, `${site}-mirror${tag}.log`);
   const child: ChildProcess = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
-    '--admin-socket', join(two.c.dir, `${site}-mirror${tag}.asok`)], { env: { ...process.env, ...two.c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--admin-socket', join(two.c.dir, `${site}-mirror${tag}.asok`)], { env: { ...process.env, ...two.c.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   t.teardown(() => child.kill('SIGKILL'));
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr;
-  return { log, stop: async () => { child.kill('SIGTERM'); return exited; } };
+  return { log, stop: async () => { child.kill('SIGTERM'); return exited; }, exited: exited.then(() => child.signalCode) };
 }
 
 /**
