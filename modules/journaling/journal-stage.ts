@@ -7,7 +7,8 @@
  *  beforeApply(ev)  replayed event (inside our own replay) ─▶ pass, nothing appended
  *                   enter the handle's IoOrder (overlaps and barriers wait)
  *                   update_features ±journaling ─▶ create / check peers (applied after)
- *                   journaled image ─▶ append the entries durably (group commit)
+ *                   journaled image, client handle ─▶ append the entries durably (group commit)
+ *                   replay handle (mirror replica) ─▶ nothing appended
  *  apply            (the images service)
  *  afterApply       entries completed (ok or failed) ─▶ commit tracker; flush ─▶ commit now
  *                   journaling enabled ─▶ open the new journal; disabled ─▶ remove it
@@ -106,7 +107,10 @@ export class JournalStage implements WriteStage {
         await this.checkDisable(img, st);
         return { kind: 'disable', ticket };
       }
-      const appended = st.journal ? st.journal.append(ev) : Promise.resolve([]);
+      // A replay handle (rbd-mirror's MirrorJournalPolicy: append disabled) logs nothing:
+      // the primary's journal is the log, and the peer commit position there, stored only
+      // after a batch is applied, is where a crashed replay starts again.
+      const appended = st.journal && img.purpose !== 'replay' ? st.journal.append(ev) : Promise.resolve([]);
       const [a] = await Promise.all([appended, ticket.ready]);
       return { kind: 'io', ticket, appended: a };
     } catch (e) {

@@ -27,9 +27,11 @@
  *  otherwise stopReason 'force promoted', nothing applied.
  * @endverbatim
  *
- * A batch is a run of writes/discards/write_zeroes (at most BATCH events or BATCH_BYTES), or
- * one barrier event (resize, feature change) alone: every committed position is a point
- * where the replica is at one size, so re-applying the batch after a crash lands the same.
+ * A batch is a run of writes/discards/write_zeroes (at most BATCH events or BATCH_BYTES, up
+ * to and including a flush), or one barrier event (resize, feature change) alone: every
+ * committed position is a point where the replica is at one size, so re-applying the batch
+ * after a crash lands the same. The replica's own journal logs nothing of this (its handle
+ * is a replay handle, rbd-mirror's append-disabled policy): the primary's journal is the log.
  * The primary journal notifies its watchers after appends, commits and header changes
  * (coalesced, at most one per 20 ms); a slow timer backs the watch up.
  */
@@ -48,7 +50,7 @@ export const BATCH = 512;
 /** Data bytes per batch. */
 export const BATCH_BYTES = 8 * 1024 * 1024;
 /** Operations of one batch in flight at once (different extents; the store groups them). */
-export const APPLY_CONCURRENCY = 64;
+export const APPLY_CONCURRENCY = 512;
 /**
  * Safety net behind the watch: the primary's journal notifies after appends and commits,
  * so this only matters when a notify is lost (peer reconnecting, a writer that died).
@@ -345,12 +347,17 @@ export class JournalReplayer implements Replayer {
     return { entries, ops: r.value, bytes };
   }
 
-  /** A ranged run up to BATCH events / BATCH_BYTES, or one barrier event; markers ride along. */
+  /**
+   * A ranged run up to BATCH events / BATCH_BYTES, or one barrier event; markers ride along,
+   * and a flush ends the run: a batch's operations apply in parallel, so a crash leaves
+   * some of them, and only writes the client did not flush yet may be lost that way.
+   */
   private takeBatch(): EntryRecord[] {
     let bytes = 0;
     let ranged = false;
     return this.cursor!.take((e, taken) => {
       if (taken.length >= BATCH || bytes >= BATCH_BYTES) return 'stop';
+      if (e.event.type === 'flush') return 'last';
       const ev = toWriteEvent(e);
       if (ev && !RANGED.has(ev.type)) return ranged ? 'stop' : 'last';
       if (ev) ranged = true;
