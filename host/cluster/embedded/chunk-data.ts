@@ -1,34 +1,44 @@
 /**
  * Object data as fixed-size chunk rows: row `objectId << 16 | index` holds bytes
- * [index * chunkSize, index * chunkSize + blob.length) of the object; a shorter blob or a
+ * [index * chunkSize, index * chunkSize + length) of the object; a shorter blob or a
  * missing row reads as zeros. Holes are never stored: a chunk that becomes all zeros is
  * deleted. Invariant: no stored byte lies at or beyond the object's size, so growing an
  * object (truncate up, write past the end) needs no zero-filling.
  *
- * SQLite has no incremental BLOB I/O, so a partial write is a read-modify-write of its
- * chunk rows; a write that covers a chunk (or everything of it below the object's end)
- * replaces the row without reading it.
+ * A row holds its bytes inline (`data`), or, for whole chunks of a large write, names a unit
+ * of the data file (`unit`, `data` empty; see unit-file.ts): one pwrite for the run instead
+ * of two SQLite pages per chunk. SQLite has no incremental BLOB I/O, so a partial write is a
+ * read-modify-write of its chunk rows (into inline rows); a write that covers a chunk (or
+ * everything of it below the object's end) replaces the row without reading it. Rewritten
+ * or deleted rows give their unit back through SQL triggers (sqlite-schema.ts).
  */
 import type Database from 'better-sqlite3';
 import type { Db } from './sqlite-schema.js';
+import type { UnitFile } from './unit-file.js';
 
 const SLOTS = 65536;
+/** Writes at least this long put their whole chunks in the data file. */
+export const LARGE_WRITE = 64 * 1024;
+
+type Row = { k: number; data: Buffer; unit: number | null };
 
 export class ChunkStore {
   private readonly zeros: Buffer;
-  private readonly getOne: Database.Statement<[number], { data: Buffer }>;
-  private readonly getRange: Database.Statement<[number, number], { k: number; data: Buffer }>;
-  private readonly put: Database.Statement<[number, Buffer]>;
+  private readonly getOne: Database.Statement<[number], Row>;
+  private readonly getRange: Database.Statement<[number, number], Row>;
+  private readonly put: Database.Statement<[number, Buffer, number | null]>;
   private readonly delOne: Database.Statement<[number]>;
   private readonly delRange: Database.Statement<[number, number]>;
 
-  constructor(db: Db, readonly chunkSize: number) {
+  constructor(db: Db, readonly chunkSize: number, private readonly units: UnitFile) {
     this.zeros = Buffer.alloc(chunkSize);
-    this.getOne = db.prepare<[number], { data: Buffer }>('SELECT data FROM chunks WHERE k = ?');
-    this.getRange = db.prepare<[number, number], { k: number; data: Buffer }>(
-      'SELECT k, data FROM chunks WHERE k BETWEEN ? AND ? ORDER BY k',
+    this.getOne = db.prepare<[number], Row>('SELECT k, data, unit FROM chunks WHERE k = ?');
+    this.getRange = db.prepare<[number, number], Row>('SELECT k, data, unit FROM chunks WHERE k BETWEEN ? AND ? ORDER BY k');
+    // An upsert (not INSERT OR REPLACE, which deletes without firing the delete trigger) so
+    // a row that named a unit frees it.
+    this.put = db.prepare<[number, Buffer, number | null]>(
+      'INSERT INTO chunks (k, data, unit) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET data = excluded.data, unit = excluded.unit',
     );
-    this.put = db.prepare<[number, Buffer]>('INSERT OR REPLACE INTO chunks (k, data) VALUES (?, ?)');
     this.delOne = db.prepare<[number]>('DELETE FROM chunks WHERE k = ?');
     this.delRange = db.prepare<[number, number]>('DELETE FROM chunks WHERE k BETWEEN ? AND ?');
   }
@@ -37,9 +47,26 @@ export class ChunkStore {
     return objId * SLOTS + idx;
   }
 
+  private isZero(blob: Uint8Array): boolean {
+    return blob.length === 0 || Buffer.from(blob.buffer, blob.byteOffset, blob.length).equals(this.zeros.subarray(0, blob.length));
+  }
+
   private store(k: number, blob: Buffer): void {
-    if (blob.length === 0 || blob.equals(this.zeros.subarray(0, blob.length))) this.delOne.run(k);
-    else this.put.run(k, blob);
+    if (this.isZero(blob)) this.delOne.run(k);
+    else this.put.run(k, blob, null);
+  }
+
+  /** A row's bytes (a unit's are always a whole chunk). */
+  private bytes(row: Row): Buffer {
+    if (row.unit === null) return row.data;
+    const out = Buffer.alloc(this.chunkSize);
+    this.units.read(row.unit, 0, out, 0, this.chunkSize);
+    return out;
+  }
+
+  private old(k: number): Buffer | undefined {
+    const row = this.getOne.get(k);
+    return row ? this.bytes(row) : undefined;
   }
 
   /** Bytes [offset, offset + length) clamped to `size`: a short read past the end. */
@@ -50,12 +77,32 @@ export class ChunkStore {
     const C = this.chunkSize;
     const first = Math.floor(offset / C);
     const last = Math.floor((end - 1) / C);
+    // Consecutive chunks in consecutive units are read with one pread.
+    let run: { unit: number; from: number; at: number; len: number } | undefined;
+    const flush = () => {
+      if (run) this.units.read(run.unit, run.from, out, run.at, run.len);
+      run = undefined;
+    };
     for (const row of this.getRange.iterate(this.key(objId, first), this.key(objId, last))) {
       const cStart = (row.k - objId * SLOTS) * C;
+      const stored = row.unit === null ? row.data.length : C;
       const from = Math.max(offset, cStart) - cStart;
-      const to = Math.min(end, cStart + row.data.length) - cStart;
-      if (to > from) row.data.copy(out, cStart + from - offset, from, to);
+      const to = Math.min(end, cStart + stored) - cStart;
+      if (to <= from) continue;
+      const at = cStart + from - offset;
+      if (row.unit === null) {
+        row.data.copy(out, at, from, to);
+        continue;
+      }
+      if (run && from === 0 && run.at + run.len === at && (run.from + run.len) % C === 0
+        && run.unit + (run.from + run.len) / C === row.unit) {
+        run.len += to;
+        continue;
+      }
+      flush();
+      run = { unit: row.unit, from, at, len: to - from };
     }
+    flush();
     return out;
   }
 
@@ -64,21 +111,48 @@ export class ChunkStore {
     const C = this.chunkSize;
     const end = offset + data.length;
     if (end === offset) return;
+    const whole: Array<{ k: number; piece: Buffer }> = [];
     for (let idx = Math.floor(offset / C); idx * C < end; idx++) {
       const cStart = idx * C;
       const from = Math.max(offset, cStart) - cStart;
       const to = Math.min(end, cStart + C) - cStart;
       const piece = data.subarray(cStart + from - offset, cStart + to - offset);
       const k = this.key(objId, idx);
+      if (from === 0 && to === C && data.length >= LARGE_WRITE && !this.isZero(piece)) {
+        whole.push({ k, piece });
+        continue;
+      }
       if (from === 0 && (to === C || cStart + to >= oldSize)) {
         this.store(k, piece);
         continue;
       }
-      const old = cStart >= oldSize ? undefined : this.getOne.get(k)?.data;
+      const old = cStart >= oldSize ? undefined : this.old(k);
       const buf = Buffer.alloc(Math.max(old?.length ?? 0, to));
       old?.copy(buf);
       piece.copy(buf, from);
       this.store(k, buf);
+    }
+    if (whole.length) this.writeUnits(whole);
+  }
+
+  /** Whole chunks of a large write: fresh units, written run by run, then the rows naming them. */
+  private writeUnits(whole: Array<{ k: number; piece: Buffer }>): void {
+    const C = this.chunkSize;
+    const empty = Buffer.alloc(0);
+    let i = 0;
+    for (const run of this.units.allocate(whole.length)) {
+      // Pieces are consecutive slices of one buffer unless zero chunks were skipped between.
+      let j = 0;
+      while (j < run.count) {
+        let n = 1;
+        const first = whole[i + j]!.piece;
+        while (j + n < run.count && whole[i + j + n]!.piece.byteOffset === first.byteOffset + n * C
+          && whole[i + j + n]!.piece.buffer === first.buffer) n++;
+        this.units.write(run.unit + j, Buffer.from(first.buffer, first.byteOffset, n * C));
+        j += n;
+      }
+      for (let m = 0; m < run.count; m++) this.put.run(whole[i + m]!.k, empty, run.unit + m);
+      i += run.count;
     }
   }
 
@@ -91,7 +165,7 @@ export class ChunkStore {
     const tail = newSize % C;
     if (tail === 0) return;
     const k = this.key(objId, keepChunks - 1);
-    const old = this.getOne.get(k)?.data;
+    const old = this.old(k);
     if (old && old.length > tail) this.store(k, old.subarray(0, tail));
   }
 
@@ -110,7 +184,7 @@ export class ChunkStore {
     for (const idx of partial) {
       const cStart = idx * C;
       const k = this.key(objId, idx);
-      const old = this.getOne.get(k)?.data;
+      const old = this.old(k);
       const from = Math.max(offset, cStart) - cStart;
       if (!old || old.length <= from) continue;
       const to = Math.min(end - cStart, old.length);

@@ -2,6 +2,7 @@
  * One client connection to an embedded cluster: its own SQLite handle, group committer,
  * instance id and (while it watches something) notify socket.
  */
+import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { err } from '../../errors.js';
 import { checkMon, type ParsedCaps } from '../caps.js';
@@ -14,6 +15,7 @@ import { LockOps } from './locks.js';
 import { ObjectOps, type PoolRef, type WatcherRow } from './object-ops.js';
 import { ObjectReads } from './object-reads.js';
 import type { Db } from './sqlite-schema.js';
+import { UnitFile } from './unit-file.js';
 import { poolNotFound, validatePoolName } from './validate.js';
 import { endpointName, sendDisconnects, WatchServer } from './watch-notify.js';
 
@@ -33,6 +35,7 @@ export class EmbeddedCluster implements Cluster {
   readonly auth: AuthAdmin;
   readonly caps: ParsedCaps;
   readonly committer: Committer;
+  private readonly units: UnitFile;
   readonly ops: ObjectOps;
   readonly reads: ObjectReads;
   readonly locks: LockOps;
@@ -53,8 +56,9 @@ export class EmbeddedCluster implements Cluster {
     this.entity = id.entity;
     this.instanceId = id.instanceId;
     this.caps = id.caps;
-    this.committer = new Committer(db);
-    this.ops = new ObjectOps(db, new ChunkStore(db, id.chunkSize));
+    this.units = new UnitFile(db, dirname(db.name), id.chunkSize);
+    this.committer = new Committer(db, { beforeCommit: () => this.units.syncIfDirty() });
+    this.ops = new ObjectOps(db, new ChunkStore(db, id.chunkSize, this.units));
     this.reads = new ObjectReads(db, this.ops);
     this.locks = new LockOps(db, this.ops);
     this.watchServer = new WatchServer(endpointName(id.fsid, id.instanceId));
@@ -159,5 +163,6 @@ export class EmbeddedCluster implements Cluster {
     await this.watchServer.close();
     await this.committer.close();
     this.db.close();
+    this.units.close();
   }
 }

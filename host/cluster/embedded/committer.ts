@@ -21,6 +21,8 @@ interface Job {
 export interface CommitterOptions {
   maxBatchOps?: number;
   maxBatchBytes?: number;
+  /** Runs right before each write transaction's COMMIT; a throw fails the whole batch. */
+  beforeCommit?: () => void;
 }
 
 /** SQLite's errors as errno-bearing HostErrors; anything unexpected stays ERR_INTERNAL. */
@@ -51,11 +53,13 @@ export class Committer {
   private idle: Array<() => void> = [];
   private readonly maxOps: number;
   private readonly maxBytes: number;
+  private readonly beforeCommit: (() => void) | undefined;
   private readonly stmt: Record<'begin' | 'beginRead' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', { run(): unknown }>;
 
   constructor(private readonly db: Db, opts: CommitterOptions = {}) {
-    this.maxOps = opts.maxBatchOps ?? 256;
+    this.maxOps = opts.maxBatchOps ?? 1024;
     this.maxBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
+    this.beforeCommit = opts.beforeCommit;
     this.stmt = {
       // IMMEDIATE takes the write lock up front, so the busy timeout (not a deadlock error)
       // handles another process writing at the same time.
@@ -184,6 +188,7 @@ export class Committer {
       }
     }
     try {
+      this.beforeCommit?.();
       this.stmt.commit.run();
     } catch (e) {
       this.abort();

@@ -2,7 +2,9 @@
  * The embedded cluster's one SQLite file: schema, pragmas, creation.
  *
  * Everything lives in `<data_dir>/store.db` (plus SQLite's own `-wal`/`-shm`), so SQLite's
- * WAL recovery is the whole crash story: no side file can disagree with the database.
+ * WAL recovery is the whole crash story, except the bytes of large writes: those sit in
+ * `objects.data`, named by chunk rows and written only where no committed row points
+ * (unit-file.ts), so the file cannot disagree with the database either.
  */
 import Database from 'better-sqlite3';
 import { existsSync, fsyncSync, linkSync, mkdirSync, openSync, closeSync, unlinkSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { MAX_OBJECT_SIZE } from '../store.js';
 export type Db = Database.Database;
 
 export const DB_FILE = 'store.db';
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /**
  * Chunk rows hold object data. 4 KiB, measured with test/bench/store-bench.ts on a 2-vCPU
@@ -32,6 +34,21 @@ export const MIN_CHUNK_SIZE = MAX_OBJECT_SIZE / 65536;
  */
 const PAGE_SIZE = 4096;
 
+/**
+ * Version 2: data-file units (unit-file.ts). A chunk row that named a unit and is deleted or
+ * rewritten frees it here, in the same transaction, whoever changed the row.
+ */
+const UNITS_SCHEMA = `
+CREATE TABLE free_units (unit INTEGER PRIMARY KEY, freed_at INTEGER NOT NULL);
+CREATE INDEX free_units_by_age ON free_units (freed_at, unit);
+CREATE TRIGGER chunks_unit_rewritten AFTER UPDATE OF unit ON chunks
+  WHEN OLD.unit IS NOT NULL AND OLD.unit IS NOT NEW.unit
+  BEGIN INSERT INTO free_units (unit, freed_at) VALUES (OLD.unit, unixepoch()); END;
+CREATE TRIGGER chunks_unit_deleted AFTER DELETE ON chunks
+  WHEN OLD.unit IS NOT NULL
+  BEGIN INSERT INTO free_units (unit, freed_at) VALUES (OLD.unit, unixepoch()); END;
+`;
+
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
 CREATE TABLE pools (
@@ -48,7 +65,7 @@ CREATE TABLE objects (
   mtime INTEGER NOT NULL,
   UNIQUE (pool_id, name)
 );
-CREATE TABLE chunks (k INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE chunks (k INTEGER PRIMARY KEY, data BLOB NOT NULL, unit INTEGER);
 CREATE TABLE xattrs (
   obj_id INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
   PRIMARY KEY (obj_id, name)
@@ -70,7 +87,7 @@ CREATE TABLE watchers (
 ) WITHOUT ROWID;
 CREATE INDEX watchers_by_instance ON watchers (instance_id);
 CREATE TABLE auth (entity TEXT PRIMARY KEY, key TEXT NOT NULL, caps TEXT NOT NULL) WITHOUT ROWID;
-`;
+${UNITS_SCHEMA}`;
 
 /** Per-connection settings; `synchronous=FULL` is what makes an acknowledged write durable. */
 function configure(db: Db): void {
@@ -97,6 +114,7 @@ export function openClusterDb(dataDir: string): Db {
   }
   try {
     configure(db);
+    if (metaGet(db, 'schema_version') === 1) upgradeFrom1(db);
     const version = metaGet(db, 'schema_version');
     if (version !== SCHEMA_VERSION) {
       throw err('ERR_CONF', `'${file}' is not an rbdm cluster store (schema ${String(version)}): (2) No such file or directory`);
@@ -106,6 +124,17 @@ export function openClusterDb(dataDir: string): Db {
     throw e;
   }
   return db;
+}
+
+/** Version 1 stored every chunk inline: it gains the unit column, the free list and the triggers. */
+function upgradeFrom1(db: Db): void {
+  db.transaction(() => {
+    // Another process may have upgraded since we looked (the IMMEDIATE lock orders us).
+    if (metaGet(db, 'schema_version') !== 1) return;
+    db.exec('ALTER TABLE chunks ADD COLUMN unit INTEGER;' + UNITS_SCHEMA);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('data_units', 0)").run();
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+  }).immediate();
 }
 
 export function metaGet(db: Db, key: string): unknown {
@@ -148,6 +177,7 @@ export function createClusterDb(dataDir: string, opts: CreateDbOptions): void {
       put.run('chunk_size', opts.chunkSize);
       // Instance ids look like Ceph global ids (client.4123) and are never reused.
       put.run('last_instance', 4100);
+      put.run('data_units', 0);
       db.prepare('INSERT INTO auth (entity, key, caps) VALUES (?, ?, ?)')
         .run(opts.admin.entity, opts.admin.key, JSON.stringify(opts.admin.caps));
     })();

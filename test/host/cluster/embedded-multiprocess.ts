@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { opPayload, RECORD } from '../../fixtures/store/records.js';
+import { opPayload, overwritePayload, RECORD } from '../../fixtures/store/records.js';
 import { ChildLines, exited, type StoreHarness } from './contract-harness.js';
 import { openEmbeddedHarness } from './embedded-harness.js';
 
@@ -90,6 +90,41 @@ export function multiProcessTests(t: Test): void {
         if (!whole) partial++;
       }
       t.equal(partial, 0, 'no op is half-applied');
+      await io.close();
+    }),
+  );
+
+  t.test('SIGKILL while large writes keep rewriting objects: each is one whole acknowledged version or a later one', { timeout: 120_000 }, (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('ow');
+      const objects = 4;
+      const child = h.spawnClient('overwrite-stream', ['ow', String(objects)]);
+      const out = new ChildLines(child);
+      // Past the data file's reuse quarantine (10 s), so freed units are being rewritten.
+      await new Promise((r) => setTimeout(r, 13_000));
+      await out.waitForCount(/^ack \d+ \d+$/, 40, 60_000);
+      child.kill('SIGKILL');
+      await exited(child);
+      const lastAcked = new Map<number, number>();
+      for (const l of out.lines) {
+        const m = /^ack (\d+) (\d+)$/.exec(l);
+        if (m) lastAcked.set(Number(m[1]), Math.max(lastAcked.get(Number(m[1])) ?? -1, Number(m[2])));
+      }
+      const db = new Database(join(h.dataDir, 'store.db'), { readonly: true });
+      t.equal(db.pragma('integrity_check', { simple: true }), 'ok', 'the database is intact');
+      const reused = (db.prepare("SELECT value FROM meta WHERE key = 'data_units'").get() as { value: number }).value;
+      db.close();
+      t.comment(`${[...lastAcked.values()].reduce((a, b) => a + b + 1, 0)} versions acknowledged; data file end at unit ${reused}`);
+
+      const fresh = await h.connect('client.admin', h.adminKey);
+      const io = await fresh.ioctx('ow');
+      for (let k = 0; k < objects; k++) {
+        const data = await io.read(`ow.${k}`);
+        const v = data.length >= 8 ? data.readUInt32LE(4) : -1;
+        const acked = lastAcked.get(k) ?? -1;
+        t.ok(v >= acked && v <= acked + 1, `ow.${k}: version ${v}, last acknowledged ${acked}`);
+        t.ok(data.equals(overwritePayload(k, v)), `ow.${k}: all of version ${v}, nothing of another version or object`);
+      }
       await io.close();
     }),
   );

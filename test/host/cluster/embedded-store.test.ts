@@ -1,6 +1,7 @@
 /**
  * The embedded backend: the Store contract, then what only this backend has (its data
- * directory, group commit, sparse chunks, several processes on one cluster, auth and caps).
+ * directory, group commit, sparse chunks, the data file of large writes, several processes
+ * on one cluster, auth and caps).
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { B, rejectsWith } from './contract-harness.js';
 import { authTests } from './embedded-auth.js';
 import { openEmbeddedHarness, type EmbeddedHarness } from './embedded-harness.js';
 import { multiProcessTests } from './embedded-multiprocess.js';
+import { unitTests } from './embedded-units.js';
 import { runStoreContract } from './store-contract.js';
 
 async function withHarness(t: Test, fn: (h: EmbeddedHarness) => Promise<void>) {
@@ -130,4 +132,5 @@ t.test('shutdown', (t) =>
 );
 
 authTests(t);
+unitTests(t);
 multiProcessTests(t);

@@ -1,0 +1,126 @@
+/**
+ * Large writes' data, outside SQLite: `<data_dir>/objects.data`, an array of chunk-sized
+ * units. A chunk row either holds its bytes inline (small and partial writes) or names a
+ * unit here; SQLite stays the only source of truth (which units hold what, which are free).
+ *
+ * Why: SQLite writes a 4 KiB chunk row as two pages, each twice (WAL, then checkpoint), one
+ * syscall per page; 1 MiB went through ~1,000 pwrite calls. A unit run takes one pwrite.
+ *
+ * Crash story (the invariant: a committed row never names a unit whose bytes changed since):
+ * - data goes only to units that no committed row names: taken from the free list, or past
+ *   the allocated end, both changed in the same transaction as the rows naming them;
+ * - the file is fdatasync'ed before that transaction's COMMIT (`syncIfDirty`), so a
+ *   committed row never names bytes that are not on disk;
+ * - a unit freed (row deleted or rewritten; SQL triggers fill the free list) is reused only
+ *   after QUARANTINE_S: never inside the transaction that freed it (which may yet roll back),
+ *   and not while another process may still be reading it under an older snapshot (reads run
+ *   synchronously inside one short read transaction);
+ * - a crash before COMMIT leaves written-but-unnamed units: free or past the end, harmless.
+ */
+import { closeSync, constants, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { HostError } from '../../errors.js';
+import type { Db } from './sqlite-schema.js';
+
+export const DATA_FILE = 'objects.data';
+/** Seconds a freed unit waits before reuse (see the crash story above). */
+export const QUARANTINE_S = 10;
+
+/** Consecutive units `[unit, unit + count)`. */
+export interface UnitRun {
+  unit: number;
+  count: number;
+}
+
+function ioError(e: unknown, what: string): HostError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return new HostError('ERR_SYS_ENOSPC', 'ENOSPC', `store: ${what}: (28) No space left on device`, { cause: e });
+  return new HostError('ERR_SYS_EIO', 'EIO', `store: ${what}: ${(e as Error).message}: (5) Input/output error`, { cause: e });
+}
+
+export class UnitFile {
+  private readonly fd: number;
+  private dirty = false;
+  private readonly s: {
+    free: Database.Statement<[number, number], { unit: number }>;
+    take: Database.Statement<[number]>;
+    end: Database.Statement<[], { value: number }>;
+    setEnd: Database.Statement<[number]>;
+  };
+
+  constructor(db: Db, dataDir: string, readonly unitSize: number) {
+    const file = join(dataDir, DATA_FILE);
+    try {
+      this.fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
+    } catch (e) {
+      throw ioError(e, `cannot open ${file}`);
+    }
+    this.s = {
+      free: db.prepare('SELECT unit FROM free_units WHERE freed_at <= ? ORDER BY freed_at, unit LIMIT ?'),
+      take: db.prepare('DELETE FROM free_units WHERE unit = ?'),
+      end: db.prepare("SELECT value FROM meta WHERE key = 'data_units'"),
+      setEnd: db.prepare("UPDATE meta SET value = ? WHERE key = 'data_units'"),
+    };
+  }
+
+  /** `n` units no committed row names, as runs; inside the caller's write transaction. */
+  allocate(n: number): UnitRun[] {
+    const cutoff = Math.floor(Date.now() / 1000) - QUARANTINE_S;
+    const units = this.s.free.all(cutoff, n).map((r) => r.unit);
+    for (const u of units) this.s.take.run(u);
+    units.sort((a, b) => a - b);
+    const runs: UnitRun[] = [];
+    for (const u of units) {
+      const last = runs[runs.length - 1];
+      if (last && last.unit + last.count === u) last.count++;
+      else runs.push({ unit: u, count: 1 });
+    }
+    if (units.length < n) {
+      const end = Number(this.s.end.get()?.value ?? 0);
+      runs.push({ unit: end, count: n - units.length });
+      this.s.setEnd.run(end + n - units.length);
+    }
+    return runs;
+  }
+
+  /** Writes `data` (a whole number of units) at `unit`; synced before the transaction commits. */
+  write(unit: number, data: Uint8Array): void {
+    this.dirty = true;
+    let done = 0;
+    try {
+      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, unit * this.unitSize + done);
+    } catch (e) {
+      throw ioError(e, `writing ${data.length} bytes at unit ${unit}`);
+    }
+  }
+
+  /** Reads `length` bytes from `offset` within `unit` into `out` at `at`. */
+  read(unit: number, offset: number, out: Buffer, at: number, length: number): void {
+    let done = 0;
+    try {
+      while (done < length) {
+        const n = readSync(this.fd, out, at + done, length - done, unit * this.unitSize + offset + done);
+        if (n === 0) break; // past the end: never written, reads as zeros (out is zero-filled)
+        done += n;
+      }
+    } catch (e) {
+      throw ioError(e, `reading unit ${unit}`);
+    }
+  }
+
+  /** Called right before COMMIT: the rows about to commit may name units written since the last sync. */
+  syncIfDirty(): void {
+    if (!this.dirty) return;
+    try {
+      fdatasyncSync(this.fd);
+    } catch (e) {
+      throw ioError(e, 'syncing the data file');
+    }
+    this.dirty = false;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The embedded backend's data file (unit-file.ts): whole chunks of large writes live there,
+ * named by chunk rows; everything reads back as if stored inline; freed units wait out the
+ * quarantine; a version-1 store is upgraded in place.
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { B } from './contract-harness.js';
+import { openEmbeddedHarness, type EmbeddedHarness } from './embedded-harness.js';
+
+async function withHarness(t: Test, fn: (h: EmbeddedHarness) => Promise<void>) {
+  const h = await openEmbeddedHarness();
+  t.teardown(() => h.cleanup());
+  await fn(h);
+}
+
+const KIB = 1024;
+
+function rowsOf(db: Database.Database, oid: string): { inline: number; units: number } {
+  const { id } = db.prepare('SELECT id FROM objects WHERE name = ?').get(oid) as { id: number };
+  const r = db.prepare('SELECT count(unit) AS units, count(*) - count(unit) AS inline FROM chunks WHERE k BETWEEN ? AND ?')
+    .get(id * 65536, id * 65536 + 65535) as { units: number; inline: number };
+  return r;
+}
+
+export function unitTests(t: Test): void {
+  t.test('large writes: whole chunks in the data file, the rest inline, all reads back', (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('u');
+      const io = await h.cluster.ioctx('u');
+      const db = new Database(join(h.dataDir, 'store.db'), { readonly: true });
+      t.teardown(() => db.close());
+      const big = randomBytes(1024 * KIB + 100);
+      await io.write('o', big, 1000);
+      const r = rowsOf(db, 'o');
+      t.equal(r.units, 255, 'the 255 whole 4 KiB chunks of a 1 MiB write at offset 1000 name units');
+      t.equal(r.inline, 2, 'its partial first and last chunks are inline');
+      t.ok(statSync(join(h.dataDir, 'objects.data')).size >= 255 * 4 * KIB, 'the data file holds them');
+      const model = Buffer.concat([Buffer.alloc(1000), big]);
+      t.ok((await io.read('o')).equals(model), 'reads back whole');
+      t.ok((await io.read('o', 4090, 20000)).equals(model.subarray(4090, 24090)), 'a read across inline and unit chunks');
+
+      const patch = randomBytes(100);
+      await io.write('o', patch, 300 * KIB + 7);
+      patch.copy(model, 300 * KIB + 7);
+      t.ok((await io.read('o')).equals(model), 'a small write into a unit chunk (read-modify-write into an inline row)');
+      t.equal(rowsOf(db, 'o').units, 254, 'that chunk is inline now');
+
+      await io.operate('o', { steps: [{ op: 'zero', offset: 500 * KIB + 10, length: 64 * KIB }] });
+      model.fill(0, 500 * KIB + 10, 564 * KIB + 10);
+      t.ok((await io.read('o')).equals(model), 'zero across unit chunks');
+
+      await io.truncate('o', 700 * KIB + 5);
+      t.ok((await io.read('o')).equals(model.subarray(0, 700 * KIB + 5)), 'truncate inside a unit chunk');
+      t.equal((await io.stat('o')).size, 700 * KIB + 5);
+
+      const freed = (db.prepare('SELECT count(*) AS n FROM free_units').get() as { n: number }).n;
+      t.ok(freed > 70, `rewritten, zeroed and truncated-away unit chunks are on the free list (${freed})`);
+      const end = () => (db.prepare("SELECT value FROM meta WHERE key = 'data_units'").get() as { value: number }).value;
+      const before = end();
+      const remaining = rowsOf(db, 'o').units;
+      await io.remove('o');
+      t.equal((db.prepare('SELECT count(*) AS n FROM free_units').get() as { n: number }).n, freed + remaining, `removing the object frees the rest (${remaining})`);
+      await io.writeFull('p', Buffer.alloc(256 * KIB, 9));
+      t.equal(end(), before + 64, 'just-freed units are not reused (quarantine): the file grows');
+      t.ok((await io.read('p')).equals(Buffer.alloc(256 * KIB, 9)));
+      await io.close();
+    }),
+  );
+
+  t.test('large and small writes, truncates and zeroes against a model', (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('m');
+      const io = await h.cluster.ioctx('m');
+      let model = Buffer.alloc(0);
+      let seed = 7;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const SPAN = 2 * 1024 * KIB;
+      let bad = 0;
+      for (let i = 0; i < 300; i++) {
+        const kind = rnd(10);
+        if (kind < 4) {
+          const len = rnd(3) === 0 ? 64 * KIB + rnd(300 * KIB) : 1 + rnd(9000);
+          const off = rnd(SPAN);
+          const data = rnd(5) === 0 ? Buffer.alloc(len) : randomBytes(len);
+          await io.write('x', data, off);
+          if (model.length < off + len) model = Buffer.concat([model, Buffer.alloc(off + len - model.length)]);
+          data.copy(model, off);
+        } else if (kind < 6) {
+          const size = rnd(SPAN);
+          await io.truncate('x', size);
+          model = size <= model.length ? Buffer.from(model.subarray(0, size)) : Buffer.concat([model, Buffer.alloc(size - model.length)]);
+        } else if (kind < 8) {
+          const off = rnd(SPAN);
+          const len = rnd(200 * KIB);
+          await io.operate('x', { steps: [{ op: 'zero', offset: off, length: len }] });
+          if (off < model.length) model.fill(0, off, Math.min(model.length, off + len));
+        } else {
+          const off = rnd(SPAN);
+          const len = rnd(400 * KIB);
+          const got = await io.read('x', off, len);
+          if (!got.equals(model.subarray(Math.min(off, model.length), Math.min(off + len, model.length)))) bad++;
+        }
+      }
+      t.equal(bad, 0, 'every read matched the model');
+      t.ok((await io.read('x')).equals(model), 'the whole object matches the model');
+      await io.close();
+    }),
+  );
+
+  t.test('a version-1 store (every chunk inline) is upgraded in place', (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('v1');
+      const io = await h.cluster.ioctx('v1');
+      await io.writeFull('old', Buffer.alloc(40 * KIB, 3));
+      await io.close();
+      await h.cluster.shutdown();
+      const db = new Database(join(h.dataDir, 'store.db'));
+      db.exec(`DROP TRIGGER chunks_unit_rewritten; DROP TRIGGER chunks_unit_deleted; DROP TABLE free_units;
+        ALTER TABLE chunks DROP COLUMN unit; DELETE FROM meta WHERE key = 'data_units';
+        UPDATE meta SET value = 1 WHERE key = 'schema_version';`);
+      db.close();
+      const c = await h.connect('client.admin', h.adminKey);
+      const io2 = await c.ioctx('v1');
+      t.ok((await io2.read('old')).equals(Buffer.alloc(40 * KIB, 3)), 'old data reads back');
+      await io2.writeFull('new', Buffer.alloc(512 * KIB, 4));
+      t.ok((await io2.read('new')).equals(Buffer.alloc(512 * KIB, 4)), 'a large write works after the upgrade');
+      const check = new Database(join(h.dataDir, 'store.db'), { readonly: true });
+      t.equal((check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number }).value, 2, 'schema version 2');
+      t.equal(rowsOf(check, 'new').units, 128, 'and it used the data file');
+      check.close();
+      await io2.close();
+      await c.shutdown();
+    }),
+  );
+}
