@@ -14,30 +14,32 @@ t.test('crash: SIGKILL during full sync and during replay, restart, byte-identic
   // Sparse-ish: 1 MiB writes at random offsets, about half the objects touched.
   await ok(two.rbdm('local', ['bench', `${POOL}/${IMAGE}`, '--io-type', 'write', '--io-size', '1M', '--io-total', '128M', '--io-pattern', 'rand']), 'bench');
 
-  // Status records read straight from the store: polling with the CLI is too slow to catch a sync.
-  const admin = await connectCluster({ clusterName: 'remote', entity: 'client.admin', env: { ...process.env, ...two.c.env } });
+  // The sync point, read straight from the primary journal's client record (polling status
+  // with the CLI is too slow to catch a sync that takes a second or two).
+  const admin = await connectCluster({ clusterName: 'local', entity: 'client.admin', env: { ...process.env, ...two.c.env } });
   t.teardown(() => admin.shutdown());
   const io = await admin.ioctx(POOL);
   t.teardown(() => io.close());
-  const syncPercent = async (): Promise<number | undefined> => {
-    const page = await io.omapGetVals('rbd_mirroring', { prefix: 'status_global_' }).catch(() => undefined);
+  const imageId = (JSON.parse(await ok(two.rbdm('local', ['info', `${POOL}/${IMAGE}`, '--format', 'json']), 'info')) as { id: string }).id;
+  const syncPoint = async (): Promise<number> => {
+    const page = await io.omapGetVals(`journal.${imageId}`, { prefix: 'client_' }).catch(() => undefined);
     for (const v of page?.entries.values() ?? []) {
-      const rec = JSON.parse(v.toString('utf8')) as { state: string; description: string };
-      const m = /COPY_OBJECT (\d+)%/.exec(rec.description);
-      if (rec.state === 'syncing' && m) return Number(m[1]);
+      const c = JSON.parse(v.toString('utf8')) as { id: string; data?: { state?: string; sync_object?: number } };
+      if (c.id !== '' && c.data?.state === 'syncing') return c.data.sync_object ?? 0;
     }
-    return undefined;
+    return 0;
   };
 
   const first = await startDaemon(t, two, 'remote', '-1');
-  let seen = 0;
-  await waitFor('full sync under way', async () => {
-    seen = (await syncPercent()) ?? 0;
-    return seen >= 20;
-  }, 120_000);
+  let recorded = 0;
+  const end = Date.now() + 120_000;
+  while ((recorded = await syncPoint()) === 0) {
+    if (Date.now() > end) throw new Error('timed out waiting for a recorded sync point');
+    await new Promise((r) => setTimeout(r, 5));
+  }
   first.child.kill('SIGKILL');
   await first.exited;
-  t.ok(seen < 100, `killed during the full sync (at ${seen}%)`);
+  t.ok(recorded > 0 && recorded < 64, `killed during the full sync (sync point at object ${recorded} of 64)`);
 
   const second = await startDaemon(t, two, 'remote', '-2');
   await waitFor('resumed sync', async () => /resuming full sync at object [1-9]\d* of 64/.test(second.log()));
