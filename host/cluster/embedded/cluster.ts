@@ -57,8 +57,15 @@ export class EmbeddedCluster implements Cluster {
     this.instanceId = id.instanceId;
     this.caps = id.caps;
     this.units = new UnitFile(db, dirname(db.name), id.chunkSize);
-    this.committer = new Committer(db, { beforeCommit: () => this.units.syncIfDirty() });
     this.ops = new ObjectOps(db, new ChunkStore(db, id.chunkSize, this.units));
+    this.committer = new Committer(db, {
+      begin: () => this.ops.beginTransaction(),
+      beforeCommit: () => {
+        this.ops.beforeCommit();
+        this.units.syncIfDirty();
+      },
+      opFailed: () => this.ops.forgetPools(),
+    });
     this.reads = new ObjectReads(db, this.ops);
     this.locks = new LockOps(db, this.ops);
     this.watchServer = new WatchServer(endpointName(id.fsid, id.instanceId));
@@ -120,6 +127,7 @@ export class EmbeddedCluster implements Cluster {
       const watchers: WatcherRow[] = [];
       for (const obj of this.s.objectsOf.all(pool.id)) watchers.push(...this.ops.destroy(obj));
       this.s.deletePool.run(pool.id);
+      this.ops.forgetPools();
       return watchers;
     });
     this.disconnect(lost, `pool '${name}' deleted`);

@@ -21,8 +21,12 @@ interface Job {
 export interface CommitterOptions {
   maxBatchOps?: number;
   maxBatchBytes?: number;
+  /** Told at each transaction's start (read or write): per-transaction caches start empty. */
+  begin?: () => void;
   /** Runs right before each write transaction's COMMIT; a throw fails the whole batch. */
   beforeCommit?: () => void;
+  /** An operation failed and was rolled back to its savepoint: cached facts may be stale. */
+  opFailed?: () => void;
 }
 
 /** SQLite's errors as errno-bearing HostErrors; anything unexpected stays ERR_INTERNAL. */
@@ -53,13 +57,13 @@ export class Committer {
   private idle: Array<() => void> = [];
   private readonly maxOps: number;
   private readonly maxBytes: number;
-  private readonly beforeCommit: (() => void) | undefined;
+  private readonly hooks: Pick<CommitterOptions, 'begin' | 'beforeCommit' | 'opFailed'>;
   private readonly stmt: Record<'begin' | 'beginRead' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', { run(): unknown }>;
 
   constructor(private readonly db: Db, opts: CommitterOptions = {}) {
     this.maxOps = opts.maxBatchOps ?? 1024;
     this.maxBytes = opts.maxBatchBytes ?? 32 * 1024 * 1024;
-    this.beforeCommit = opts.beforeCommit;
+    this.hooks = opts;
     this.stmt = {
       // IMMEDIATE takes the write lock up front, so the busy timeout (not a deadlock error)
       // handles another process writing at the same time.
@@ -141,6 +145,7 @@ export class Committer {
   private runReads(batch: Job[]): Outcome[] {
     try {
       this.stmt.beginRead.run();
+      this.hooks.begin?.();
     } catch (e) {
       return batch.map(() => ({ ok: false, error: sqliteError(e) }));
     }
@@ -159,6 +164,7 @@ export class Committer {
   private runWrites(batch: Job[]): Outcome[] {
     try {
       this.stmt.begin.run();
+      this.hooks.begin?.();
     } catch (e) {
       return batch.map(() => ({ ok: false, error: sqliteError(e) }));
     }
@@ -179,6 +185,7 @@ export class Committer {
         try {
           this.stmt.rollbackTo.run();
           this.stmt.release.run();
+          this.hooks.opFailed?.();
         } catch (e2) {
           // The transaction itself is gone (I/O error, disk full): nothing in it commits.
           const error = sqliteError(e2);
@@ -188,7 +195,7 @@ export class Committer {
       }
     }
     try {
-      this.beforeCommit?.();
+      this.hooks.beforeCommit?.();
       this.stmt.commit.run();
     } catch (e) {
       this.abort();

@@ -39,7 +39,8 @@ type S<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 export class ObjectOps implements GuardLookup {
   private readonly s: {
     pool: S<[number], PoolRef>;
-    nextVersion: S<[number], { last_version: number }>;
+    lastVersion: S<[number], { last_version: number }>;
+    setVersion: S<[number, number]>;
     find: S<[number, string], ObjRow>;
     insert: S<[number, string, number]>;
     update: S<[number, number, number, number]>;
@@ -60,7 +61,8 @@ export class ObjectOps implements GuardLookup {
   constructor(db: Db, readonly chunks: ChunkStore) {
     this.s = {
       pool: db.prepare('SELECT id, name FROM pools WHERE id = ?'),
-      nextVersion: db.prepare('UPDATE pools SET last_version = last_version + 1 WHERE id = ? RETURNING last_version'),
+      lastVersion: db.prepare('SELECT last_version FROM pools WHERE id = ?'),
+      setVersion: db.prepare('UPDATE pools SET last_version = ? WHERE id = ?'),
       find: db.prepare('SELECT id, size, version, mtime FROM objects WHERE pool_id = ? AND name = ?'),
       insert: db.prepare('INSERT INTO objects (pool_id, name, size, version, mtime) VALUES (?, ?, 0, 0, ?)'),
       update: db.prepare('UPDATE objects SET size = ?, version = ?, mtime = ? WHERE id = ?'),
@@ -79,9 +81,32 @@ export class ObjectOps implements GuardLookup {
     };
   }
 
+  /**
+   * Per transaction (the Committer's hooks): pools known to exist, and each pool's version
+   * counter, read once and written back before COMMIT, instead of a statement each per op.
+   */
+  private readonly tx = { pools: new Set<number>(), versions: new Map<number, number>() };
+
+  beginTransaction(): void {
+    this.tx.pools.clear();
+    this.tx.versions.clear();
+  }
+
+  beforeCommit(): void {
+    for (const [pool, v] of this.tx.versions) this.s.setVersion.run(v, pool);
+    this.tx.versions.clear();
+  }
+
+  /** After a rolled-back op or a pool deletion: existence is checked again. */
+  forgetPools(): void {
+    this.tx.pools.clear();
+  }
+
   /** The pool, if it still exists: an ioctx outlives a `deletePool` of its pool. */
   requirePool(pool: PoolRef): void {
+    if (this.tx.pools.has(pool.id)) return;
     if (this.s.pool.get(pool.id) === undefined) throw poolNotFound(pool.name);
+    this.tx.pools.add(pool.id);
   }
 
   find(pool: PoolRef, oid: string): ObjRow | undefined {
@@ -103,7 +128,10 @@ export class ObjectOps implements GuardLookup {
   /** Records a successful write: a new version from the pool's counter (never reused, even
    *  across delete and re-create, like a PG's user_version), the size, the mtime. */
   commit(pool: PoolRef, row: ObjRow, now: number): void {
-    row.version = this.s.nextVersion.get(pool.id)!.last_version;
+    // A version taken by an op that then rolls back is skipped, never reused.
+    const v = (this.tx.versions.get(pool.id) ?? this.s.lastVersion.get(pool.id)?.last_version ?? 0) + 1;
+    this.tx.versions.set(pool.id, v);
+    row.version = v;
     row.mtime = now;
     this.s.update.run(row.size, row.version, now, row.id);
   }
