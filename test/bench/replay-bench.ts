@@ -339,15 +339,19 @@ async function notifyCost(b: Bench, rows: BenchRow[]): Promise<void> {
   }
 }
 
-/** `RBDM_BENCH_ONLY=replay` runs the replay throughput rows only (for profiling: `RBDM_BENCH_PROFILE_DIR`). */
-const ONLY = process.env.RBDM_BENCH_ONLY;
+/**
+ * `RBDM_BENCH_ONLY=replay,catchup` runs some sections only (notify, replay, catchup,
+ * fullsync, lag); for profiling add `RBDM_BENCH_PROFILE_DIR`.
+ */
+const ONLY = process.env.RBDM_BENCH_ONLY ? new Set(process.env.RBDM_BENCH_ONLY.split(',')) : undefined;
+const wanted = (section: string) => !ONLY || ONLY.has(section);
 
 export async function replayBenchRows(log: (s: string) => void = () => undefined): Promise<BenchRow[]> {
   const b = new Bench();
   const rows: BenchRow[] = [];
   try {
     await b.setUp();
-    if (!ONLY) {
+    if (wanted('notify')) {
       log('notify cost');
       await notifyCost(b, rows);
     }
@@ -359,12 +363,17 @@ export async function replayBenchRows(log: (s: string) => void = () => undefined
     const boot = await b.startDaemon(2);
     await until('bootstrap', async () => (await b.clients(id)).peer?.state === 'replaying', 120_000, 100);
     await boot.stop();
+    // Memory with nothing to apply: what the process costs before replay adds buffers.
+    const idleDaemon = await b.startDaemon(2);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleRss = vm(idleDaemon.child.pid!).rss;
+    await idleDaemon.stop();
 
     const cases = [
       { name: '4 KiB random', write: ['--io-size', '4K', '--io-total', '32M', '--io-pattern', 'rand'], ioSize: 4096, total: 32 * M, pattern: 'rand' as const },
       { name: '1 MiB sequential', write: ['--io-size', '1M', '--io-total', '128M', '--io-pattern', 'seq'], ioSize: M, total: 128 * M, pattern: 'seq' as const },
     ];
-    for (const c of cases) {
+    for (const c of wanted('replay') ? cases : []) {
       const plain = await plainCopy(b.c.dir, c.ioSize, c.total, c.pattern);
       for (const workers of [1, 2]) {
         log(`replay ${c.name}, ${workers} worker(s)`);
@@ -377,39 +386,44 @@ export async function replayBenchRows(log: (s: string) => void = () => undefined
       }
       await b.identical(image);
     }
-    if (ONLY) return rows;
+    if (wanted('catchup')) {
+      log('catch-up after a 256 MiB burst');
+      const plain256 = await plainCopy(b.c.dir, 4 * M, 256 * M, 'seq');
+      const r = await replayBurst(b, image, id, Number(process.env.RBDM_BENCH_CATCHUP_WORKERS ?? 2), ['--io-size', '4M', '--io-total', '256M', '--io-pattern', 'seq']);
+      rows.push({ name: 'catch-up after a 256 MiB burst (4 MiB writes), from the first replayed batch', value: r.secsFromFirst, unit: 's', baseline: { name: 'plain file copy of 256 MiB', value: 256 / plain256 } });
+      rows.push({ name: 'catch-up after a 256 MiB burst, from the daemon\'s start', value: r.secsFromStart, unit: 's', baseline: { name: 'plain file copy of 256 MiB', value: 256 / plain256 } });
+      const idle = spawnSync(process.execPath, ['-e', 'const s=require("fs").readFileSync("/proc/self/status","utf8");console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1])'], { encoding: 'utf8' });
+      const nodeRss = Number(idle.stdout.trim()) * 1024;
+      rows.push({ name: 'rbdm-mirror VmRSS while replaying the burst (max of samples)', value: r.maxRss / M, unit: 'MiB', baseline: { name: 'idle node process', value: nodeRss / M } });
+      rows.push({ name: 'rbdm-mirror VmHWM after the burst', value: r.hwm / M, unit: 'MiB', baseline: { name: 'idle node process', value: nodeRss / M } });
+      rows.push({ name: 'rbdm-mirror VmRSS idle (one image replaying, nothing to apply)', value: idleRss / M, unit: 'MiB', baseline: { name: 'idle node process', value: nodeRss / M } });
+      await b.identical(image);
+    }
 
-    log('catch-up after a 256 MiB burst');
-    const plain256 = await plainCopy(b.c.dir, 4 * M, 256 * M, 'seq');
-    const r = await replayBurst(b, image, id, 2, ['--io-size', '4M', '--io-total', '256M', '--io-pattern', 'seq']);
-    rows.push({ name: 'catch-up after a 256 MiB burst (4 MiB writes), from the first replayed batch', value: r.secsFromFirst, unit: 's', baseline: { name: 'plain file copy of 256 MiB', value: 256 / plain256 } });
-    rows.push({ name: 'catch-up after a 256 MiB burst, from the daemon\'s start', value: r.secsFromStart, unit: 's', baseline: { name: 'plain file copy of 256 MiB', value: 256 / plain256 } });
-    const idle = spawnSync(process.execPath, ['-e', 'const s=require("fs").readFileSync("/proc/self/status","utf8");console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1])'], { encoding: 'utf8' });
-    const nodeRss = Number(idle.stdout.trim()) * 1024;
-    rows.push({ name: 'rbdm-mirror VmRSS while replaying the burst (max of samples)', value: r.maxRss / M, unit: 'MiB', baseline: { name: 'idle node process', value: nodeRss / M } });
-    rows.push({ name: 'rbdm-mirror VmHWM after the burst', value: r.hwm / M, unit: 'MiB', baseline: { name: 'idle node process', value: nodeRss / M } });
-    await b.identical(image);
+    if (wanted('fullsync')) {
+      log('full sync of 1 GiB');
+      const full = 'full';
+      await b.rbdm('local', ['create', `${POOL}/${full}`, '--size', '1G', '--image-feature', 'exclusive-lock,journaling']);
+      await b.rbdm('local', ['bench', `${POOL}/${full}`, '--io-type', 'write', '--io-size', '4M', '--io-threads', '16', '--io-total', '1G', '--io-pattern', 'seq']);
+      const fid = (await b.imageId('local', full)).id;
+      const plain1g = await plainCopy(b.c.dir, 4 * M, 1024 * M, 'seq');
+      const d = await b.startDaemon(2);
+      let registered = 0;
+      await until('full sync', async () => {
+        const p = (await b.clients(fid)).peer;
+        if (p && !registered) registered = performance.now();
+        return p?.state === 'replaying';
+      }, 600_000, 20);
+      const secs = (performance.now() - registered) / 1000;
+      await d.stop();
+      rows.push({ name: 'full sync of a 1 GiB image (written end to end)', value: 1024 / secs, unit: 'MiB/s', baseline: { name: 'plain file copy of 1 GiB', value: plain1g } });
+      await b.identical(full);
+    }
 
-    log('full sync of 1 GiB');
-    const full = 'full';
-    await b.rbdm('local', ['create', `${POOL}/${full}`, '--size', '1G', '--image-feature', 'exclusive-lock,journaling']);
-    await b.rbdm('local', ['bench', `${POOL}/${full}`, '--io-type', 'write', '--io-size', '4M', '--io-threads', '16', '--io-total', '1G', '--io-pattern', 'seq']);
-    const fid = (await b.imageId('local', full)).id;
-    const plain1g = await plainCopy(b.c.dir, 4 * M, 1024 * M, 'seq');
-    const d = await b.startDaemon(2);
-    let registered = 0;
-    await until('full sync', async () => {
-      const p = (await b.clients(fid)).peer;
-      if (p && !registered) registered = performance.now();
-      return p?.state === 'replaying';
-    }, 600_000, 20);
-    const secs = (performance.now() - registered) / 1000;
-    await d.stop();
-    rows.push({ name: 'full sync of a 1 GiB image (written end to end)', value: 1024 / secs, unit: 'MiB/s', baseline: { name: 'plain file copy of 1 GiB', value: plain1g } });
-    await b.identical(full);
-
-    log('replication lag');
-    await lag(b, rows);
+    if (wanted('lag')) {
+      log('replication lag');
+      await lag(b, rows);
+    }
   } finally {
     await b.tearDown();
   }

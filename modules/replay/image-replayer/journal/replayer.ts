@@ -48,7 +48,7 @@ import { demotionReached } from '../tag-history.js';
 /** Events per batch (one worker task, one commit). */
 export const BATCH = 512;
 /** Data bytes per batch. */
-export const BATCH_BYTES = 8 * 1024 * 1024;
+export const BATCH_BYTES = 4 * 1024 * 1024;
 /** Operations of one batch in flight at once (different extents; the store groups them). */
 export const APPLY_CONCURRENCY = 512;
 /**
