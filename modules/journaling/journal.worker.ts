@@ -3,6 +3,7 @@
  * JOURNAL_WORKER, name })`): pure functions of plain data that return `WorkerResult`s. The
  * same functions run in-process when no pool is at hand (the CLI's one-shot reads).
  */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { crc32c } from './crc32c.js';
 import { decodeObject, ENTRY_OVERHEAD } from './entry-codec.js';
 import { decodeEvent } from './event-codec.js';
@@ -22,6 +23,24 @@ export function crc32cBatch(task: Crc32cBatchTask): WorkerResult<number[]> {
  * every payload; anything bad is listed in `corrupt` and left out of `entries`.
  */
 export function decodeObjects(task: DecodeObjectsTask): WorkerResult<DecodeObjectsResult> {
+  return decode(task, true);
+}
+
+/**
+ * `decodeObjects` for a caller that handed the object buffers over (transferred) and takes
+ * them back: each entry's data is a view into its object's buffer, and the buffers are
+ * transferred back (piscina's move), so no byte is copied either way. Worker-only.
+ */
+export function decodeObjectsInPlace(task: DecodeObjectsTask): unknown {
+  const r = decode(task, false);
+  const buffers = [...new Set(task.objects.map((o) => o.data.buffer))];
+  return move({
+    get [transferableSymbol]() { return buffers; },
+    get [valueSymbol]() { return r; },
+  } as never);
+}
+
+function decode(task: DecodeObjectsTask, copy: boolean): WorkerResult<DecodeObjectsResult> {
   try {
     const out: DecodeObjectsResult = { entries: [], corrupt: [], torn: [] };
     for (const o of task.objects) {
@@ -38,8 +57,9 @@ export function decodeObjects(task: DecodeObjectsTask): WorkerResult<DecodeObjec
           tagTid: e.tagTid, entryTid: e.entryTid, objectNumber: e.objectNumber, offset: e.offset,
           size: ENTRY_OVERHEAD + e.payload.length, event: ev.event.head,
         };
-        // A copy, so the record does not pin (or transfer) the whole object buffer.
-        if (ev.event.data) rec.data = Uint8Array.from(ev.event.data);
+        // A copy (unless the caller takes the object buffers back), so the record does
+        // not pin (or transfer) the whole object buffer.
+        if (ev.event.data) rec.data = copy ? Uint8Array.from(ev.event.data) : ev.event.data;
         out.entries.push(rec);
       }
     }

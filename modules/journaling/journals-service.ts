@@ -39,7 +39,7 @@ export interface JournalHandle {
   /**
    * Raw bytes of data object `objectNumber` from `offset` (at most `length`; empty when the
    * object does not exist or ends before). For incremental readers (the mirror daemon's
-   * replayer) that decode in the worker pool with `decodeObjects` of `workerFile`.
+   * replayer) that decode in the worker pool with `decodeObjects` (or `decodeObjectsInPlace`) of `workerFile`.
    */
   readObject(objectNumber: number, offset: number, length: number): Promise<Uint8Array>;
   /** A new tag (ownership epoch) with the caller's owner and predecessor. */
@@ -60,7 +60,7 @@ export interface JournalsService {
   appendOwnershipEvent(img: Image, type: 'demote' | 'promote'): Promise<{ tagTid: number; entryTid: number }>;
   /** Who may take the lock for client writes; default Ceph's: the last tag's owner is `''`. */
   setPrimaryPolicy(policy: PrimaryPolicy): () => void;
-  /** File URL of journal.worker.ts, for `ctx.pool.run(task, { filename, name: 'decodeObjects' | 'crc32cBatch' })`. */
+  /** File URL of journal.worker.ts, for `ctx.pool.run(task, { filename, name: 'decodeObjects' | 'decodeObjectsInPlace' | 'crc32cBatch' })`. */
   readonly workerFile: string;
 }
 

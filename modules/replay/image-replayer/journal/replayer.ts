@@ -40,7 +40,7 @@ import type { CommitPosition, DecodeObjectsResult, EntryRecord, JournalHandle, O
 import type { Image, WriteEvent } from '../../../rbd/api.js';
 import type { ReplayDeps } from '../../deps.js';
 import type { Replayer } from '../replayer.js';
-import type { PlannedOp, RangedEvent } from './batch-plan.js';
+import { assemble, type PlannedOp, type RangedEvent } from './batch-plan.js';
 import { JournalCursor } from './journal-cursor.js';
 import { REPLAY_WORKER } from './replay.worker.js';
 import { demotionReached } from '../tag-history.js';
@@ -165,7 +165,7 @@ export class JournalReplayer implements Replayer {
     this.position = client.commitPosition;
     const workerFile = this.d.journals.workerFile;
     this.cursor = new JournalCursor(this.journal, (task, transferList) =>
-      this.d.pool.run<WorkerResult<DecodeObjectsResult>>(task, { filename: workerFile, name: 'decodeObjects', transferList }), this.position);
+      this.d.pool.run<WorkerResult<DecodeObjectsResult>>(task, { filename: workerFile, name: 'decodeObjectsInPlace', transferList }), this.position);
     this.watch = await this.journal.watch(() => this.schedule(), (e) => this.d.log.warn(`journal watch of ${this.in_.pool}/${this.in_.remoteImageId}: ${e.message}`));
     this.timer = setInterval(() => this.schedule(), POLL_MS);
     this.schedule();
@@ -336,15 +336,16 @@ export class JournalReplayer implements Replayer {
     const events = entries.map(toWriteEvent).filter((e): e is WriteEvent => e !== undefined);
     if (events.length && !RANGED.has(events[0]!.type)) return { entries, ops: events, bytes };
     if (!events.length) return { entries, ops: [], bytes };
-    const transferList: ArrayBuffer[] = [];
-    const ranged = (events as RangedEvent[]).map((e) => {
-      if (e.data) transferList.push(e.data.buffer as ArrayBuffer);
-      return e;
-    });
+    // Extents only go to the planner; the bytes stay here (views into the fetched objects).
+    const ranged = (events as Array<RangedEvent & { data?: Uint8Array }>).map((e): RangedEvent => ({ type: e.type, offset: e.offset, length: e.length }));
     const r = await this.d.pool.run<{ ok: true; value: PlannedOp[] } | { ok: false; code: string; message: string }>(
-      { events: ranged }, { filename: REPLAY_WORKER, name: 'planReplayBatch', transferList: [...new Set(transferList)] });
+      { events: ranged }, { filename: REPLAY_WORKER, name: 'planReplayBatch' });
     if (!r.ok) throw Object.assign(new Error(r.message), { code: r.code });
-    return { entries, ops: r.value, bytes };
+    const payloads = events.map((e) => (e.type === 'write' ? e.data : undefined));
+    const ops = r.value.map((op): WriteEvent => (op.type === 'write'
+      ? { type: 'write', offset: op.offset, length: op.length, data: assemble(op.parts, payloads) }
+      : op));
+    return { entries, ops, bytes };
   }
 
   /**
