@@ -79,6 +79,11 @@ export class PoolReplayer {
     this.remote = await this.d.mirroring.connectPeer(this.peer);
     this.localMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.d.local, this.pool)).mirror_uuid;
     this.remoteMirrorUuid = (await this.d.mirroring.getPoolMirroring(this.remote, this.pool)).mirror_uuid;
+    // As rbd-mirror does: the peer record learns the peer pool's mirror uuid (`mirror pool info`).
+    if (this.remoteMirrorUuid && this.peer.mirror_uuid !== this.remoteMirrorUuid) {
+      await this.d.mirroring.updatePeer(this.d.local, this.pool, this.peer.uuid, { mirror_uuid: this.remoteMirrorUuid })
+        .catch((e: Error) => this.d.log.warn(`recording the mirror uuid of peer ${this.peer.site_name} in pool ${this.pool}: ${e.message}`));
+    }
     this.leases = new ImageLeases({
       io: await this.d.local.ioctx(this.pool), instanceId: this.d.local.instanceId, entity: this.d.local.entity,
       log: this.d.log, onChange: () => this.scan(),

@@ -25,6 +25,12 @@ t.test('replay: bootstrap, full sync, journal replay, status, SIGTERM', async (t
   const two = await mirrored(t);
   const kr = join(two.c.dir, 'remote.client.rbd-mirror.a.keyring');
   await ok(two.rbdm('remote', ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), 'daemon key');
+  const peerMirrorUuid = async () => {
+    const r = await two.rbdm('remote', ['mirror', 'pool', 'info', 'image-pool', '--format', 'json']);
+    if (r.code !== 0) throw new Error(`mirror pool info: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { peers: Array<{ mirror_uuid: string }> }).peers[0]?.mirror_uuid;
+  };
+  t.equal(await peerMirrorUuid(), '', 'the peer record has no mirror uuid before a daemon connected');
   const log = join(two.c.dir, 'remote-mirror.log');
   const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(two.c.dir, 'mirror.asok')], {
     env: { ...process.env, ...two.c.env },
@@ -38,6 +44,8 @@ t.test('replay: bootstrap, full sync, journal replay, status, SIGTERM', async (t
   await waitFor('daemon start', async () => logText().includes('replaying pool image-pool')).catch((e: Error) => {
     throw new Error(`${e.message}\n${logText()}\n${stderr}`);
   });
+
+  t.match(await peerMirrorUuid(), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'the daemon recorded the peer pool\'s mirror uuid (mirror pool info)');
 
   await ok(two.rbdm('local', ['create', IMAGE, '--size', '64M', '--image-feature', 'exclusive-lock,journaling']), 'create');
   await ok(two.rbdm('local', ['bench', IMAGE, '--io-type', 'write', '--io-size', '64K', '--io-total', '4M', '--io-pattern', 'rand']), 'bench 1');
