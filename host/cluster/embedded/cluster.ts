@@ -59,7 +59,10 @@ export class EmbeddedCluster implements Cluster {
     this.units = new UnitFile(db, dirname(db.name), id.chunkSize);
     this.ops = new ObjectOps(db, new ChunkStore(db, id.chunkSize, this.units));
     this.committer = new Committer(db, {
-      begin: () => this.ops.beginTransaction(),
+      begin: () => {
+        this.ops.beginTransaction();
+        this.units.beginTransaction();
+      },
       beforeCommit: () => {
         this.ops.beforeCommit();
         this.units.syncIfDirty();

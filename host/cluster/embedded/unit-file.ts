@@ -11,10 +11,11 @@
  *   the allocated end, both changed in the same transaction as the rows naming them;
  * - the file is fdatasync'ed before that transaction's COMMIT (`syncIfDirty`), so a
  *   committed row never names bytes that are not on disk;
- * - a unit freed (row deleted or rewritten; SQL triggers fill the free list) is reused only
- *   after QUARANTINE_S: never inside the transaction that freed it (which may yet roll back),
- *   and not while another process may still be reading it under an older snapshot (reads run
- *   synchronously inside one short read transaction);
+ * - a unit freed (row deleted or rewritten; SQL triggers fill the free list) is never reused
+ *   inside the transaction that freed it (which may yet roll back: only units freed before
+ *   that transaction began qualify), and only QUARANTINE_S after it was freed, so that a
+ *   reader in another process, which reads the row and then the unit within one synchronous
+ *   read transaction, cannot see it rewritten in between;
  * - a crash before COMMIT leaves written-but-unnamed units: free or past the end, harmless.
  */
 import { closeSync, constants, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
@@ -24,8 +25,11 @@ import { HostError } from '../../errors.js';
 import type { Db } from './sqlite-schema.js';
 
 export const DATA_FILE = 'objects.data';
-/** Seconds a freed unit waits before reuse (see the crash story above). */
-export const QUARANTINE_S = 10;
+/**
+ * Seconds a freed unit waits before reuse (see the crash story above). Freed space waits
+ * this long, so a stream of overwrites keeps about this many seconds of writes extra on disk.
+ */
+export const QUARANTINE_S = 2;
 
 /** Consecutive units `[unit, unit + count)`. */
 export interface UnitRun {
@@ -42,6 +46,8 @@ function ioError(e: unknown, what: string): HostError {
 export class UnitFile {
   private readonly fd: number;
   private dirty = false;
+  /** Wall-clock second the current write transaction began (Committer begin hook). */
+  private txStart = 0;
   private readonly s: {
     free: Database.Statement<[number, number], { unit: number }>;
     take: Database.Statement<[number]>;
@@ -64,9 +70,15 @@ export class UnitFile {
     };
   }
 
+  /** Called as each transaction begins. */
+  beginTransaction(): void {
+    this.txStart = Math.floor(Date.now() / 1000);
+  }
+
   /** `n` units no committed row names, as runs; inside the caller's write transaction. */
   allocate(n: number): UnitRun[] {
-    const cutoff = Math.floor(Date.now() / 1000) - QUARANTINE_S;
+    // Freed before this transaction began (its own frees may roll back), and long enough ago.
+    const cutoff = Math.min(Math.floor(Date.now() / 1000) - QUARANTINE_S, this.txStart - 1);
     const units = this.s.free.all(cutoff, n).map((r) => r.unit);
     for (const u of units) this.s.take.run(u);
     units.sort((a, b) => a - b);

@@ -100,8 +100,8 @@ export function multiProcessTests(t: Test): void {
       const objects = 4;
       const child = h.spawnClient('overwrite-stream', ['ow', String(objects)]);
       const out = new ChildLines(child);
-      // Past the data file's reuse quarantine (10 s), so freed units are being rewritten.
-      await new Promise((r) => setTimeout(r, 13_000));
+      // Well past the data file's reuse quarantine (2 s), so freed units are being rewritten.
+      await new Promise((r) => setTimeout(r, 6_000));
       await out.waitForCount(/^ack \d+ \d+$/, 40, 60_000);
       child.kill('SIGKILL');
       await exited(child);

@@ -67,6 +67,12 @@ export function unitTests(t: Test): void {
       await io.writeFull('p', Buffer.alloc(256 * KIB, 9));
       t.equal(end(), before + 64, 'just-freed units are not reused (quarantine): the file grows');
       t.ok((await io.read('p')).equals(Buffer.alloc(256 * KIB, 9)));
+      await new Promise((r) => setTimeout(r, 3100));
+      const settled = end();
+      await io.writeFull('q', Buffer.alloc(256 * KIB, 5));
+      t.equal(end(), settled, 'past the quarantine (2 s) freed units are reused: the file does not grow');
+      t.ok((await io.read('q')).equals(Buffer.alloc(256 * KIB, 5)), 'the reused units read back');
+      t.ok((await io.read('p')).equals(Buffer.alloc(256 * KIB, 9)), 'what another object names is untouched');
       await io.close();
     }),
   );
