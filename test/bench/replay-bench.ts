@@ -370,8 +370,8 @@ export async function replayBenchRows(log: (s: string) => void = () => undefined
     await idleDaemon.stop();
 
     const cases = [
-      { name: '4 KiB random', write: ['--io-size', '4K', '--io-total', '32M', '--io-pattern', 'rand'], ioSize: 4096, total: 32 * M, pattern: 'rand' as const },
-      { name: '1 MiB sequential', write: ['--io-size', '1M', '--io-total', '128M', '--io-pattern', 'seq'], ioSize: M, total: 128 * M, pattern: 'seq' as const },
+      { name: '4 KiB random', write: ['--io-size', '4K', '--io-total', '64M', '--io-pattern', 'rand'], ioSize: 4096, total: 64 * M, pattern: 'rand' as const },
+      { name: '1 MiB sequential', write: ['--io-size', '1M', '--io-total', '256M', '--io-pattern', 'seq'], ioSize: M, total: 256 * M, pattern: 'seq' as const },
     ];
     for (const c of wanted('replay') ? cases : []) {
       const plain = await plainCopy(b.c.dir, c.ioSize, c.total, c.pattern);
