@@ -326,12 +326,15 @@ export class JournalReplayer implements Replayer {
   private async prepare(): Promise<Batch> {
     const cursor = this.cursor!;
     let entries = this.takeBatch();
-    if (!entries.length) {
-      if (this.stopped) return { entries: [], ops: [], bytes: 0 };
-      await cursor.fetch();
+    // A fetch reads at most FETCH_BUDGET: after a restart it may hold only entries already
+    // applied (the set is read from its start), so read on while reads bring entries.
+    while (!entries.length && !this.stopped) {
+      const got = await cursor.fetch();
       this.notePrimary();
       entries = this.takeBatch();
+      if (!got) break;
     }
+    if (this.stopped && !entries.length) return { entries: [], ops: [], bytes: 0 };
     const bytes = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
     const events = entries.map(toWriteEvent).filter((e): e is WriteEvent => e !== undefined);
     if (events.length && !RANGED.has(events[0]!.type)) return { entries, ops: events, bytes };

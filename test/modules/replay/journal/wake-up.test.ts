@@ -24,3 +24,26 @@ t.test('a write is replayed without waiting for the poll interval', async (t) =>
   t.notMatch(d.log(), /replay of .* failed/, 'no replay errors');
   t.equal(await d.stop(), 0, 'daemon exits 0 on SIGTERM');
 });
+
+t.test('a restarted daemon reads past what it already applied without waiting for the poll', async (t) => {
+  // The primary journal keeps ~8 MiB of applied entries in its active set: a restarted
+  // cursor reads the set from its start, more than one fetch's budget (4 MiB) before the
+  // first entry it has not applied.
+  const two = await mirrored(t);
+  const env = { RBDM_REPLAY_POLL_MS: String(3_600_000) };
+  const first = await startDaemon(t, two, env, 'first');
+  await ok(two.rbdm('local', ['create', IMAGE, '--size', '64M', '--image-feature', 'exclusive-lock,journaling']), 'create');
+  await ok(two.rbdm('local', ['bench', IMAGE, '--io-type', 'write', '--io-size', '64K', '--io-total', '8M', '--io-pattern', 'seq']), 'bench 8 MiB');
+  const before = await md5(two, 'local', IMAGE);
+  await waitFor('replica caught up', async () => (await md5(two, 'remote', IMAGE)) === before, 120_000);
+  t.equal(await first.stop(), 0, 'first daemon stopped');
+
+  await ok(two.rbdm('local', ['bench', IMAGE, '--io-type', 'write', '--io-size', '4K', '--io-total', '64K', '--io-pattern', 'rand']), 'bench while stopped');
+  const want = await md5(two, 'local', IMAGE);
+  t.not(want, before, 'the primary changed while the daemon was down');
+  const second = await startDaemon(t, two, env, 'second');
+  await waitFor('replay after restart', async () => (await md5(two, 'remote', IMAGE)) === want, 60_000);
+  t.pass('the restarted daemon replayed the new writes with the poll an hour away');
+  t.notMatch(second.log(), /replay of .* failed/, 'no replay errors');
+  t.equal(await second.stop(), 0, 'daemon exits 0 on SIGTERM');
+});
