@@ -18,7 +18,7 @@
 import type { CommitPosition, DecodeObjectsResult, DecodeObjectsTask, EntryRecord, JournalHandle, JournalMetadata, ObjectPosition, WorkerResult } from '../../../journaling/journals-service.js';
 
 /** Bytes read per fetch (all objects together): bounds memory and keeps batches flowing. */
-export const FETCH_BUDGET = 4 * 1024 * 1024;
+export const FETCH_BUDGET = 2 * 1024 * 1024;
 
 export type Decoder = (task: DecodeObjectsTask, transfer: ArrayBuffer[]) => Promise<WorkerResult<DecodeObjectsResult>>;
 
