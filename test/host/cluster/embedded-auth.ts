@@ -4,13 +4,8 @@
 import type { Test } from 'tap';
 import type { Cluster } from '../../../host/cluster/store.js';
 import { B, rejectsWith } from './contract-harness.js';
-import { openEmbeddedHarness, type EmbeddedHarness } from './embedded-harness.js';
+import { type EmbeddedHarness, withHarness } from './embedded-harness.js';
 
-async function withHarness(t: Test, fn: (h: EmbeddedHarness) => Promise<void>) {
-  const h = await openEmbeddedHarness();
-  t.teardown(() => h.cleanup());
-  await fn(h);
-}
 
 const denied = (t: Test, p: Promise<unknown>, what: string) => rejectsWith(t, p, 'EACCES', 'ERR_PERMISSION', what);
 

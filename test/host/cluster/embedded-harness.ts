@@ -70,3 +70,10 @@ export async function openEmbeddedHarness(): Promise<EmbeddedHarness> {
     },
   };
 }
+
+/** A fresh embedded cluster for one test, removed (processes killed) when the test ends. */
+export async function withHarness(t: { teardown(fn: () => unknown): void }, fn: (h: EmbeddedHarness) => Promise<void>): Promise<void> {
+  const h = await openEmbeddedHarness();
+  t.teardown(() => h.cleanup());
+  await fn(h);
+}

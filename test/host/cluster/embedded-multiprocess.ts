@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { opPayload, overwritePayload, RECORD } from '../../fixtures/store/records.js';
 import { ChildLines, exited, type StoreHarness } from './contract-harness.js';
-import { openEmbeddedHarness } from './embedded-harness.js';
+import { withHarness } from './embedded-harness.js';
 
-async function withHarness(t: Test, fn: (h: Awaited<ReturnType<typeof openEmbeddedHarness>>) => Promise<void>) {
-  const h = await openEmbeddedHarness();
-  t.teardown(() => h.cleanup());
-  await fn(h);
-}
 
 async function run(h: StoreHarness, fixture: string, args: string[]): Promise<ChildLines> {
   const child = h.spawnClient(fixture, args);

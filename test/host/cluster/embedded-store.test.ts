@@ -7,21 +7,16 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createEmbeddedCluster, embeddedBackend, generateCephxKey } from '../../../host/cluster/embedded/index.js';
 import type { EmbeddedCluster } from '../../../host/cluster/embedded/cluster.js';
 import { B, rejectsWith } from './contract-harness.js';
 import { authTests } from './embedded-auth.js';
-import { openEmbeddedHarness, type EmbeddedHarness } from './embedded-harness.js';
+import { openEmbeddedHarness, withHarness } from './embedded-harness.js';
 import { multiProcessTests } from './embedded-multiprocess.js';
 import { unitTests } from './embedded-units.js';
 import { runStoreContract } from './store-contract.js';
 
-async function withHarness(t: Test, fn: (h: EmbeddedHarness) => Promise<void>) {
-  const h = await openEmbeddedHarness();
-  t.teardown(() => h.cleanup());
-  await fn(h);
-}
 
 t.test('Store contract', async (t) => runStoreContract(t, openEmbeddedHarness));
 

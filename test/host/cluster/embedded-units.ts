@@ -9,13 +9,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { B } from './contract-harness.js';
-import { openEmbeddedHarness, type EmbeddedHarness } from './embedded-harness.js';
+import { withHarness } from './embedded-harness.js';
 
-async function withHarness(t: Test, fn: (h: EmbeddedHarness) => Promise<void>) {
-  const h = await openEmbeddedHarness();
-  t.teardown(() => h.cleanup());
-  await fn(h);
-}
 
 const KIB = 1024;
 
