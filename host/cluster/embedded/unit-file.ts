@@ -50,7 +50,7 @@ export class UnitFile {
   private txStart = 0;
   private readonly s: {
     free: Database.Statement<[number, number], { unit: number }>;
-    take: Database.Statement<[number]>;
+    take: Database.Statement<[number, number]>;
     end: Database.Statement<[], { value: number }>;
     setEnd: Database.Statement<[number]>;
   };
@@ -64,7 +64,7 @@ export class UnitFile {
     }
     this.s = {
       free: db.prepare('SELECT unit FROM free_units WHERE freed_at <= ? ORDER BY freed_at, unit LIMIT ?'),
-      take: db.prepare('DELETE FROM free_units WHERE unit = ?'),
+      take: db.prepare('DELETE FROM free_units WHERE unit BETWEEN ? AND ?'),
       end: db.prepare("SELECT value FROM meta WHERE key = 'data_units'"),
       setEnd: db.prepare("UPDATE meta SET value = ? WHERE key = 'data_units'"),
     };
@@ -79,15 +79,15 @@ export class UnitFile {
   allocate(n: number): UnitRun[] {
     // Freed before this transaction began (its own frees may roll back), and long enough ago.
     const cutoff = Math.min(Math.floor(Date.now() / 1000) - QUARANTINE_S, this.txStart - 1);
-    const units = this.s.free.all(cutoff, n).map((r) => r.unit);
-    for (const u of units) this.s.take.run(u);
-    units.sort((a, b) => a - b);
+    const units = this.s.free.all(cutoff, n).map((r) => r.unit).sort((a, b) => a - b);
     const runs: UnitRun[] = [];
     for (const u of units) {
       const last = runs[runs.length - 1];
       if (last && last.unit + last.count === u) last.count++;
       else runs.push({ unit: u, count: 1 });
     }
+    // Each run is wholly free (all its units were just listed), so one range delete takes it.
+    for (const r of runs) this.s.take.run(r.unit, r.unit + r.count - 1);
     if (units.length < n) {
       const end = Number(this.s.end.get()?.value ?? 0);
       runs.push({ unit: end, count: n - units.length });
