@@ -1,6 +1,7 @@
 /**
  * A StoreHarness on a fresh embedded cluster in a temp dir, removed by `cleanup()`.
  */
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -76,4 +77,18 @@ export async function withHarness(t: { teardown(fn: () => unknown): void }, fn: 
   const h = await openEmbeddedHarness();
   t.teardown(() => h.cleanup());
   await fn(h);
+}
+
+/** The cluster's SQLite file opened read-only for the test (closed when it ends). */
+export function readOnlyStore(t: { teardown(fn: () => unknown): void }, h: EmbeddedHarness): Database.Database {
+  const db = new Database(join(h.dataDir, 'store.db'), { readonly: true });
+  t.teardown(() => db.close());
+  return db;
+}
+
+/** An object's chunk rows: bytes held inline, and chunks naming a data-file unit. */
+export function chunkRows(db: Database.Database, oid: string): { inline: number; units: number } {
+  const { id } = db.prepare('SELECT id FROM objects WHERE name = ?').get(oid) as { id: number };
+  return db.prepare('SELECT count(*) - count(unit) AS inline, count(unit) AS units FROM chunks WHERE k BETWEEN ? AND ?')
+    .get(id * 65536, id * 65536 + 65535) as { inline: number; units: number };
 }

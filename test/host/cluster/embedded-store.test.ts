@@ -3,7 +3,6 @@
  * directory, group commit, sparse chunks, the data file of large writes, several processes
  * on one cluster, auth and caps).
  */
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { createEmbeddedCluster, embeddedBackend, generateCephxKey } from '../../
 import type { EmbeddedCluster } from '../../../host/cluster/embedded/cluster.js';
 import { B, rejectsWith } from './contract-harness.js';
 import { authTests } from './embedded-auth.js';
-import { openEmbeddedHarness, withHarness } from './embedded-harness.js';
+import { chunkRows, openEmbeddedHarness, readOnlyStore, withHarness } from './embedded-harness.js';
 import { multiProcessTests } from './embedded-multiprocess.js';
 import { unitTests } from './embedded-units.js';
 import { runStoreContract } from './store-contract.js';
@@ -78,11 +77,10 @@ t.test('holes are not stored', (t) =>
   withHarness(t, async (h) => {
     await h.cluster.createPool('sparse');
     const io = await h.cluster.ioctx('sparse');
-    const db = new Database(join(h.dataDir, 'store.db'), { readonly: true });
-    t.teardown(() => db.close());
+    const db = readOnlyStore(t, h);
     const rows = (oid: string) => {
-      const { id } = db.prepare('SELECT id FROM objects WHERE name = ?').get(oid) as { id: number };
-      return (db.prepare('SELECT count(*) AS n FROM chunks WHERE k BETWEEN ? AND ?').get(id * 65536, id * 65536 + 65535) as { n: number }).n;
+      const r = chunkRows(db, oid);
+      return r.inline + r.units;
     };
     await io.truncate('s', 0);
     await io.writeFull('s', B(''));

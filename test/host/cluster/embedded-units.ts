@@ -9,28 +9,20 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { B } from './contract-harness.js';
-import { withHarness } from './embedded-harness.js';
+import { chunkRows, readOnlyStore, withHarness } from './embedded-harness.js';
 
 
 const KIB = 1024;
-
-function rowsOf(db: Database.Database, oid: string): { inline: number; units: number } {
-  const { id } = db.prepare('SELECT id FROM objects WHERE name = ?').get(oid) as { id: number };
-  const r = db.prepare('SELECT count(unit) AS units, count(*) - count(unit) AS inline FROM chunks WHERE k BETWEEN ? AND ?')
-    .get(id * 65536, id * 65536 + 65535) as { units: number; inline: number };
-  return r;
-}
 
 export function unitTests(t: Test): void {
   t.test('large writes: whole chunks in the data file, the rest inline, all reads back', (t) =>
     withHarness(t, async (h) => {
       await h.cluster.createPool('u');
       const io = await h.cluster.ioctx('u');
-      const db = new Database(join(h.dataDir, 'store.db'), { readonly: true });
-      t.teardown(() => db.close());
+      const db = readOnlyStore(t, h);
       const big = randomBytes(1024 * KIB + 100);
       await io.write('o', big, 1000);
-      const r = rowsOf(db, 'o');
+      const r = chunkRows(db, 'o');
       t.equal(r.units, 255, 'the 255 whole 4 KiB chunks of a 1 MiB write at offset 1000 name units');
       t.equal(r.inline, 2, 'its partial first and last chunks are inline');
       t.ok(statSync(join(h.dataDir, 'objects.data')).size >= 255 * 4 * KIB, 'the data file holds them');
@@ -42,7 +34,7 @@ export function unitTests(t: Test): void {
       await io.write('o', patch, 300 * KIB + 7);
       patch.copy(model, 300 * KIB + 7);
       t.ok((await io.read('o')).equals(model), 'a small write into a unit chunk (read-modify-write into an inline row)');
-      t.equal(rowsOf(db, 'o').units, 254, 'that chunk is inline now');
+      t.equal(chunkRows(db, 'o').units, 254, 'that chunk is inline now');
 
       await io.operate('o', { steps: [{ op: 'zero', offset: 500 * KIB + 10, length: 64 * KIB }] });
       model.fill(0, 500 * KIB + 10, 564 * KIB + 10);
@@ -56,7 +48,7 @@ export function unitTests(t: Test): void {
       t.ok(freed > 70, `rewritten, zeroed and truncated-away unit chunks are on the free list (${freed})`);
       const end = () => (db.prepare("SELECT value FROM meta WHERE key = 'data_units'").get() as { value: number }).value;
       const before = end();
-      const remaining = rowsOf(db, 'o').units;
+      const remaining = chunkRows(db, 'o').units;
       await io.remove('o');
       t.equal((db.prepare('SELECT count(*) AS n FROM free_units').get() as { n: number }).n, freed + remaining, `removing the object frees the rest (${remaining})`);
       await io.writeFull('p', Buffer.alloc(256 * KIB, 9));
@@ -134,7 +126,7 @@ export function unitTests(t: Test): void {
       t.ok((await io2.read('new')).equals(Buffer.alloc(512 * KIB, 4)), 'a large write works after the upgrade');
       const check = new Database(join(h.dataDir, 'store.db'), { readonly: true });
       t.equal((check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number }).value, 2, 'schema version 2');
-      t.equal(rowsOf(check, 'new').units, 128, 'and it used the data file');
+      t.equal(chunkRows(check, 'new').units, 128, 'and it used the data file');
       check.close();
       await io2.close();
       await c.shutdown();
