@@ -5,9 +5,9 @@
  * deleted. Invariant: no stored byte lies at or beyond the object's size, so growing an
  * object (truncate up, write past the end) needs no zero-filling.
  *
- * A row holds its bytes inline (`data`), or, for whole chunks of a large write, names a unit
- * of the data file (`unit`, `data` empty; see unit-file.ts): one pwrite for the run instead
- * of two SQLite pages per chunk. SQLite has no incremental BLOB I/O, so a partial write is a
+ * A row holds its bytes inline (`data`), or, for whole chunks of a large or chunk-aligned
+ * write, names a unit of the data file (`unit`, `data` empty; see unit-file.ts): one pwrite
+ * for the run instead of two SQLite pages per chunk. SQLite has no incremental BLOB I/O, so a partial write is a
  * read-modify-write of its chunk rows (into inline rows); a write that covers a chunk (or
  * everything of it below the object's end) replaces the row without reading it. Rewritten
  * or deleted rows give their unit back through SQL triggers (sqlite-schema.ts).
@@ -17,7 +17,12 @@ import type { Db } from './sqlite-schema.js';
 import type { UnitFile } from './unit-file.js';
 
 const SLOTS = 65536;
-/** Writes at least this long put their whole chunks in the data file. */
+/**
+ * Writes at least this long put their whole chunks in the data file; so do writes of whole
+ * chunks (a block device's aligned 4 KiB writes): inline, SQLite writes such a chunk as a
+ * leaf and an overflow page, each twice (WAL, checkpoint). 4 KiB random replay went from
+ * 13.9k to 17k events/s. Unaligned small writes (journal appends) stay inline.
+ */
 export const LARGE_WRITE = 64 * 1024;
 
 type Row = { k: number; data: Buffer; unit: number | null };
@@ -112,13 +117,14 @@ export class ChunkStore {
     const end = offset + data.length;
     if (end === offset) return;
     const whole: Array<{ k: number; piece: Buffer }> = [];
+    const toUnits = data.length >= LARGE_WRITE || (offset % C === 0 && data.length % C === 0);
     for (let idx = Math.floor(offset / C); idx * C < end; idx++) {
       const cStart = idx * C;
       const from = Math.max(offset, cStart) - cStart;
       const to = Math.min(end, cStart + C) - cStart;
       const piece = data.subarray(cStart + from - offset, cStart + to - offset);
       const k = this.key(objId, idx);
-      if (from === 0 && to === C && data.length >= LARGE_WRITE && !this.isZero(piece)) {
+      if (toUnits && from === 0 && to === C && !this.isZero(piece)) {
         whole.push({ k, piece });
         continue;
       }

@@ -1,5 +1,6 @@
 /**
- * The embedded backend's data file (unit-file.ts): whole chunks of large writes live there,
+ * The embedded backend's data file (unit-file.ts): whole chunks of large and of chunk-aligned
+ * writes live there,
  * named by chunk rows; everything reads back as if stored inline; freed units wait out the
  * quarantine; a version-1 store is upgraded in place.
  */
@@ -64,7 +65,27 @@ export function unitTests(t: Test): void {
     }),
   );
 
-  t.test('large and small writes, truncates and zeroes against a model', (t) =>
+  t.test('chunk-aligned small writes use the data file; unaligned ones (journal appends) stay inline', (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('a');
+      const io = await h.cluster.ioctx('a');
+      const db = readOnlyStore(t, h);
+      const one = randomBytes(4 * KIB);
+      await io.write('blk', one, 12 * KIB);
+      t.same(chunkRows(db, 'blk'), { units: 1, inline: 0 }, 'an aligned 4 KiB write names one unit');
+      await io.write('blk', randomBytes(8 * KIB), 40 * KIB);
+      await io.write('blk', Buffer.alloc(4 * KIB), 80 * KIB);
+      t.same(chunkRows(db, 'blk'), { units: 3, inline: 0 }, 'an aligned 8 KiB write names two; a zero chunk is a hole');
+      const app = randomBytes(4 * KIB);
+      await io.write('jrn', app, 100);
+      t.same(chunkRows(db, 'jrn'), { units: 0, inline: 2 }, 'an unaligned 4 KiB append is two inline rows');
+      t.ok((await io.read('blk', 12 * KIB, 4 * KIB)).equals(one), 'the aligned write reads back');
+      t.ok((await io.read('jrn', 100, 4 * KIB)).equals(app), 'the append reads back');
+      await io.close();
+    }),
+  );
+
+  t.test('large, aligned and small writes, truncates and zeroes against a model', (t) =>
     withHarness(t, async (h) => {
       await h.cluster.createPool('m');
       const io = await h.cluster.ioctx('m');
@@ -79,8 +100,10 @@ export function unitTests(t: Test): void {
       for (let i = 0; i < 300; i++) {
         const kind = rnd(10);
         if (kind < 4) {
-          const len = rnd(3) === 0 ? 64 * KIB + rnd(300 * KIB) : 1 + rnd(9000);
-          const off = rnd(SPAN);
+          const shape = rnd(3);
+          // Large, chunk-aligned (units), or small and unaligned (inline).
+          const len = shape === 0 ? 64 * KIB + rnd(300 * KIB) : shape === 1 ? (1 + rnd(4)) * 4 * KIB : 1 + rnd(9000);
+          const off = shape === 1 ? rnd(SPAN / (4 * KIB)) * 4 * KIB : rnd(SPAN);
           const data = rnd(5) === 0 ? Buffer.alloc(len) : randomBytes(len);
           await io.write('x', data, off);
           if (model.length < off + len) model = Buffer.concat([model, Buffer.alloc(off + len - model.length)]);
@@ -111,7 +134,8 @@ export function unitTests(t: Test): void {
     withHarness(t, async (h) => {
       await h.cluster.createPool('v1');
       const io = await h.cluster.ioctx('v1');
-      await io.writeFull('old', Buffer.alloc(40 * KIB, 3));
+      // Not a whole number of chunks, so it is stored inline, as version 1 did.
+      await io.writeFull('old', Buffer.alloc(40 * KIB + 1, 3));
       await io.close();
       await h.cluster.shutdown();
       const db = new Database(join(h.dataDir, 'store.db'));
@@ -121,7 +145,7 @@ export function unitTests(t: Test): void {
       db.close();
       const c = await h.connect('client.admin', h.adminKey);
       const io2 = await c.ioctx('v1');
-      t.ok((await io2.read('old')).equals(Buffer.alloc(40 * KIB, 3)), 'old data reads back');
+      t.ok((await io2.read('old')).equals(Buffer.alloc(40 * KIB + 1, 3)), 'old data reads back');
       await io2.writeFull('new', Buffer.alloc(512 * KIB, 4));
       t.ok((await io2.read('new')).equals(Buffer.alloc(512 * KIB, 4)), 'a large write works after the upgrade');
       const check = new Database(join(h.dataDir, 'store.db'), { readonly: true });
