@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { B } from './contract-harness.js';
+import { B, rejectsWith } from './contract-harness.js';
 import { chunkRows, readOnlyStore, withHarness } from './embedded-harness.js';
 
 
@@ -81,6 +81,39 @@ export function unitTests(t: Test): void {
       t.same(chunkRows(db, 'jrn'), { units: 0, inline: 2 }, 'an unaligned 4 KiB append is two inline rows');
       t.ok((await io.read('blk', 12 * KIB, 4 * KIB)).equals(one), 'the aligned write reads back');
       t.ok((await io.read('jrn', 100, 4 * KIB)).equals(app), 'the append reads back');
+      await io.close();
+    }),
+  );
+
+  t.test('short runs wait for the commit: the same transaction reads them, a rolled-back op\'s do not land', (t) =>
+    withHarness(t, async (h) => {
+      await h.cluster.createPool('d');
+      const io = await h.cluster.ioctx('d');
+      await io.write('w', Buffer.alloc(64 * KIB, 1), 0);
+      const a = randomBytes(4 * KIB);
+      const b = randomBytes(4 * KIB);
+      const patch = randomBytes(100);
+      // Submitted in one turn: one transaction (committer.ts).
+      const failed = io.operate('w', { steps: [{ op: 'write', offset: 8 * KIB, data: a }, { op: 'create', exclusive: true }] });
+      const wrote = io.write('w', b, 16 * KIB);
+      const patched = io.write('w', patch, 16 * KIB + 100);
+      const readBack = io.read('w', 16 * KIB, 4 * KIB);
+      await rejectsWith(t, failed, 'EEXIST', undefined, 'the compound op fails after its write');
+      await wrote;
+      await patched;
+      const expected = Buffer.from(b);
+      patch.copy(expected, 100);
+      t.ok((await readBack).equals(expected), 'a read in the same transaction sees the written and patched chunk');
+      const c = await h.connect('client.admin', h.adminKey);
+      const other = await c.ioctx('d');
+      t.ok((await other.read('w', 16 * KIB, 4 * KIB)).equals(expected), 'another connection reads it from the file');
+      t.ok((await other.read('w', 8 * KIB, 4 * KIB)).equals(Buffer.alloc(4 * KIB, 1)), 'the rolled-back write left nothing');
+      const many = Array.from({ length: 300 }, (_, i) => randomBytes(4 * KIB).fill(i % 256, 0, 1));
+      await Promise.all(many.map((d, i) => io.write('many', d, ((i * 7919) % 300) * 4 * KIB)));
+      const whole = await other.read('many');
+      t.equal(many.filter((d, i) => !whole.subarray(((i * 7919) % 300) * 4 * KIB, ((i * 7919) % 300 + 1) * 4 * KIB).equals(d)).length, 0,
+        '300 4 KiB writes in one transaction, scattered: each reads back from the file');
+      await other.close();
       await io.close();
     }),
   );

@@ -13,7 +13,7 @@
  *     +------------> idle                                                       |
  *     v                                                                         |
  *  PLAN (worker: overlapping/adjacent ranged events -> non-overlapping ops)     |
- *     |  while the next batch is prepared (read-ahead)                          |
+ *     |  while the next batches are prepared (read-ahead, 1 or 2 batches)        |
  *     v                                                                         |
  *  APPLY_BATCH (ops in parallel, bounded; a barrier event alone) * * *> <error> |
  *     |                                                                         |
@@ -49,6 +49,13 @@ import { demotionReached } from '../tag-history.js';
 export const BATCH = 512;
 /** Data bytes per batch. */
 export const BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Batches prepared ahead while one applies, when batches are bound by their event count
+ * (small writes): fetch, decode and plan are two worker round trips, which one batch's apply
+ * did not hide (4 KiB random replay had the main thread idle a fifth of the time). Batches
+ * bound by bytes keep one ahead: each costs up to BATCH_BYTES of memory.
+ */
+export const READ_AHEAD = 2;
 /** Operations of one batch in flight at once (different extents; the store groups them). */
 export const APPLY_CONCURRENCY = 512;
 /**
@@ -126,8 +133,8 @@ export class JournalReplayer implements Replayer {
   private splayWidth = 1;
   private pending = false;
   private running: Promise<void> | undefined;
-  /** A batch prepared ahead and not applied yet (kept across idle periods). */
-  private ahead: Promise<Batch> | undefined;
+  /** Batches prepared ahead, in order, not applied yet (kept across idle periods); each starts after the one before. */
+  private ahead: Array<Promise<Batch>> = [];
   private stopped = false;
   private err: Error | undefined;
   private stopWhy: ReplayStopReason | undefined;
@@ -199,7 +206,7 @@ export class JournalReplayer implements Replayer {
     if (this.timer) clearInterval(this.timer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     while (this.running) await this.running.catch(() => undefined);
-    await this.ahead?.catch(() => undefined);
+    for (const a of this.ahead.splice(0)) await a.catch(() => undefined);
     await this.watch?.close().catch(() => undefined);
     await this.image?.close().catch(() => undefined);
     await this.journal?.close().catch(() => undefined);
@@ -233,23 +240,29 @@ export class JournalReplayer implements Replayer {
     let drained = false;
     try {
       for (;;) {
-        const batch = await (this.ahead ?? this.prepare());
-        this.ahead = undefined;
+        const batch = await (this.ahead.shift() ?? this.prepare());
         if (!batch.entries.length) {
+          // Later read-aheads may hold entries (they were taken from the cursor): use them.
+          if (this.ahead.length) continue;
           drained = true;
           break;
         }
         if (this.stopped || !(await this.takeLocalImage())) { // (failover) lock + ownership
-          this.ahead = Promise.resolve(batch);
+          this.ahead.unshift(Promise.resolve(batch));
           break;
         }
         if (this.stopped) {
-          this.ahead = Promise.resolve(batch);
+          this.ahead.unshift(Promise.resolve(batch));
           break;
         }
-        this.ahead = this.prepare();
-        // Keep a rejected read-ahead from going unhandled while this batch applies.
-        this.ahead.catch(() => undefined);
+        while (this.ahead.length < READ_AHEAD) {
+          const before = this.ahead[this.ahead.length - 1];
+          // One prepare at a time: each takes the cursor's next entries.
+          const next = before ? before.then(() => this.prepare()) : this.prepare();
+          // Keep a rejected read-ahead from going unhandled while this batch applies.
+          next.catch(() => undefined);
+          this.ahead.push(next);
+        }
         await this.apply(batch);
         for (const e of batch.entries) {
           this.position = advance(this.position, { objectNumber: e.objectNumber, tagTid: e.tagTid, entryTid: e.entryTid }, this.splayWidth);
