@@ -68,7 +68,8 @@ function parseArgs(argv: string[]): DaemonArgs {
 
 /** Without -f, re-runs itself detached with -f and returns, as a daemon forks. */
 function daemonize(argv: string[]): number {
-  const child = spawn(process.execPath, [process.argv[1]!, '-f', ...argv], { detached: true, stdio: 'ignore' });
+  // With this process's node flags (the shebang's: bin/rbdm-mirror.js).
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '-f', ...argv], { detached: true, stdio: 'ignore' });
   child.unref();
   process.stdout.write(`rbdm-mirror: started in the background (pid ${child.pid})\n`);
   return 0;

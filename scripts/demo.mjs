@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const rbdm = join(root, 'bin', 'rbdm.js');
 const rbdmMirror = join(root, 'bin', 'rbdm-mirror.js');
+// Started as its shebang would: with the node flags on its first line.
+const mirrorNodeFlags = (/^#!.*\bnode\b(.*)$/.exec(readFileSync(rbdmMirror, 'utf8').split('\n', 1)[0]) ?? ['', ''])[1].trim().split(/\s+/).filter(Boolean);
 const keep = process.argv.includes('--keep');
 const dir = mkdtempSync(join(tmpdir(), 'rbdm-demo-'));
 const env = { ...process.env, RBDM_CONF_DIR: dir };
@@ -49,7 +51,7 @@ function startDaemon(cluster) {
   const asok = join(dir, `${cluster}-client.rbd-mirror.a.asok`);
   const args = ['-f', '--cluster', cluster, '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', asok];
   process.stdout.write(`$ rbdm-mirror ${args.join(' ')} &\n`);
-  const child = spawn(process.execPath, [rbdmMirror, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...mirrorNodeFlags, rbdmMirror, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((res) => child.on('exit', (code, signal) => res(code ?? signal)));
   daemons.push({ cluster, child, exited, log, asok });
 }

@@ -1,3 +1,4 @@
 #!/bin/sh
-# The application lives in /usr/lib/rbdm and runs on the system's Node.js.
-exec /usr/bin/node /usr/lib/rbdm/bin/rbdm-mirror.js "$@"
+# The application lives in /usr/lib/rbdm and runs on the system's Node.js, with the node flags
+# of bin/rbdm-mirror.js's first line (test/host/daemon-node-flags.test.ts checks they match).
+exec /usr/bin/node --max-semi-space-size=2 /usr/lib/rbdm/bin/rbdm-mirror.js "$@"

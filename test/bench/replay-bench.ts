@@ -26,7 +26,7 @@ import { connectCluster } from '../../host/cluster/connect.js';
 import type { Cluster } from '../../host/index.js';
 import { Host } from '../../host/runtime/host.js';
 import { ImageLibrary } from '../../modules/rbd/images-service.js';
-import { RBDM_MIRROR, TestClusters } from '../harness/cli.js';
+import { RBDM_MIRROR_ARGV, TestClusters } from '../harness/cli.js';
 
 export interface BenchRow {
   name: string;
@@ -80,7 +80,7 @@ class Bench {
     this.lastLog = log;
     const started = performance.now();
     const prof = process.env.RBDM_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RBDM_BENCH_PROFILE_DIR}`] : [];
-    const child = spawn(process.execPath, [...prof, RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
+    const child = spawn(process.execPath, [...prof, ...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
       '--admin-socket', join(this.c.dir, `mirror-${this.daemons}.asok`)], {
       env: { ...process.env, ...this.env, RBDM_WORKER_THREADS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'],
     });

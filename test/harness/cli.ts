@@ -3,7 +3,7 @@
  * directory pointed at a test's temp dir.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,14 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const RBDM = join(ROOT, 'bin', 'rbdm.js');
 export const RBDM_MIRROR = join(ROOT, 'bin', 'rbdm-mirror.js');
+/** The node flags on a script's `#!/usr/bin/env -S node ...` line. */
+export function nodeFlagsOf(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!.*\bnode\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
+/** `process.execPath` arguments that start rbdm-mirror as its shebang would (with its node flags). */
+export const RBDM_MIRROR_ARGV = [...nodeFlagsOf(RBDM_MIRROR), RBDM_MIRROR];
 
 export interface RunResult {
   code: number;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RBDM_MIRROR, TestClusters } from '../harness/cli.js';
+import { RBDM_MIRROR_ARGV, TestClusters } from '../harness/cli.js';
 import { adminCommand } from '../../host/runtime/admin-socket.js';
 
 async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
@@ -29,7 +29,7 @@ t.test('daemon: start, admin socket, SIGHUP log reopen, SIGTERM', async (t) => {
   t.equal(en.code, 0, en.stderr);
   const log = join(c.dir, 'log', 'local-client.rbd-mirror.a.log');
   const asok = join(c.dir, 'mirror.asok');
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'local', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', asok], {
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'local', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', asok], {
     env: { ...process.env, ...c.env, RBDM_MODULE_PATH: GOOD },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -92,7 +92,7 @@ t.test('daemon: bad keyring fails fast with the errno', async (t) => {
   const c = new TestClusters('rbdm-d-');
   t.teardown(() => c.cleanup());
   await c.create('local');
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'local', '--id', 'nobody', '--admin-socket', join(c.dir, 'x.asok')], {
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'local', '--id', 'nobody', '--admin-socket', join(c.dir, 'x.asok')], {
     env: { ...process.env, ...c.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

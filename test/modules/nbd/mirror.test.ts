@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM, RBDM_MIRROR, run } from '../../harness/cli.js';
+import { RBDM, RBDM_MIRROR_ARGV, run } from '../../harness/cli.js';
 import { twoClusters } from '../pool-config/support.js';
 import { haveTool, serve, tool, type Cluster } from './serve-harness.js';
 
@@ -38,7 +38,7 @@ t.test('writes through NBD on the primary reach the mirror', async (t) => {
   }
   await ok('remote', ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', join(two.c.dir, 'remote.client.rbd-mirror.a.keyring')]);
   const log = join(two.c.dir, 'remote-mirror.log');
-  const daemon = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(two.c.dir, 'remote.asok')], {
+  const daemon = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(two.c.dir, 'remote.asok')], {
     env: { ...process.env, ...two.c.env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   daemon.stderr!.resume();

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RBDM, RBDM_MIRROR, run, type RunResult } from '../../harness/cli.js';
+import { RBDM, RBDM_MIRROR_ARGV, run, type RunResult } from '../../harness/cli.js';
 import { cephUnavailableReason, startCephClusters } from '../../harness/ceph-clusters.js';
 
 const POOL = 'image-pool';
@@ -79,7 +79,7 @@ if (reason && process.env.CI) {
     const daemons: Array<{ site: Site; child: ChildProcess; exited: Promise<number | null>; log: string }> = [];
     for (const site of ['local', 'remote'] as const) {
       const log = join(dir, `${site}-mirror.log`);
-      const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(dir, `${site}.asok`)], {
+      const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(dir, `${site}.asok`)], {
         env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
       });
       child.stderr!.resume();

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM_MIRROR } from '../../harness/cli.js';
+import { RBDM_MIRROR_ARGV } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
 
 export const POOL = 'image-pool';
@@ -69,7 +69,7 @@ export async function startDaemon(t: { teardown(fn: () => unknown): void }, two:
   await ok(two.rbdm('remote', ['auth', 'get-or-create', `client.rbd-mirror.${id}`, 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), 'daemon key');
   const logFile = join(two.c.dir, `remote-mirror-${id}.log`);
   const asok = join(two.c.dir, `mirror-${id}.asok`);
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', `rbd-mirror.${id}`, `--log-file=${logFile}`, '--admin-socket', asok], {
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', `rbd-mirror.${id}`, `--log-file=${logFile}`, '--admin-socket', asok], {
     env: { ...process.env, ...two.c.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

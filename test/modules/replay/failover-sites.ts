@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM_MIRROR } from '../../harness/cli.js';
+import { RBDM_MIRROR_ARGV } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
 
 export type Site = 'local' | 'remote';
@@ -52,7 +52,7 @@ export async function spawnSiteDaemon(t: { teardown(fn: () => unknown): void }, 
   const kr = join(two.c.dir, `${site}.client.rbd-mirror.a.keyring`);
   await ok(two.rbdm(site, ['auth', 'get-or-create', 'client.rbd-mirror.a', 'mon', 'profile rbd-mirror', 'osd', 'profile rbd', '-o', kr]), `daemon key ${site}`);
   const logFile = join(two.c.dir, `${site}-mirror${tag}.log`);
-  const child: ChildProcess = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
+  const child: ChildProcess = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
     '--admin-socket', join(two.c.dir, `${site}-mirror${tag}.asok`)], { env: { ...process.env, ...two.c.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM_MIRROR } from '../../harness/cli.js';
+import { RBDM_MIRROR_ARGV } from '../../harness/cli.js';
 import type { Two } from '../pool-config/support.js';
 import { mirrored, ok, POOL, waitFor } from './daemon-support.js';
 
@@ -32,7 +32,7 @@ t.test('replay: bootstrap, full sync, journal replay, status, SIGTERM', async (t
   };
   t.equal(await peerMirrorUuid(), '', 'the peer record has no mirror uuid before a daemon connected');
   const log = join(two.c.dir, 'remote-mirror.log');
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(two.c.dir, 'mirror.asok')], {
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`, '--admin-socket', join(two.c.dir, 'mirror.asok')], {
     env: { ...process.env, ...two.c.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM_MIRROR } from '../../harness/cli.js';
+import { RBDM_MIRROR_ARGV } from '../../harness/cli.js';
 import { twoClusters, type Two } from '../pool-config/support.js';
 
 export type Site = 'local' | 'remote';
@@ -50,7 +50,7 @@ export interface Daemon {
 /** `rbdm-mirror -f --cluster SITE --id rbd-mirror.a`, killed at teardown; waits until it replays the pool. */
 export async function startDaemon(t: { teardown(fn: () => unknown): void }, two: Two, site: Site, tag = ''): Promise<Daemon> {
   const logFile = join(two.c.dir, `${site}-mirror${tag}.log`);
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', site, '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
     '--admin-socket', join(two.c.dir, `${site}-mirror${tag}.asok`)], { env: { ...process.env, ...two.c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

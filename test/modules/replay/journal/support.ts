@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RBDM_MIRROR } from '../../../harness/cli.js';
+import { RBDM_MIRROR_ARGV } from '../../../harness/cli.js';
 import type { Two } from '../../pool-config/support.js';
 import { encodeEntry } from '../../../../modules/journaling/entry-codec.js';
 import { encodeEvent } from '../../../../modules/journaling/event-codec.js';
@@ -36,7 +36,7 @@ export interface Daemon {
 /** `rbdm-mirror -f --cluster remote --id rbd-mirror.a`, started and seen replaying the pool. */
 export async function startDaemon(t: { teardown(fn: () => unknown): void }, two: Two, env: Record<string, string> = {}, tag = 'a'): Promise<Daemon> {
   const logFile = join(two.c.dir, `remote-mirror-${tag}.log`);
-  const child = spawn(process.execPath, [RBDM_MIRROR, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
+  const child = spawn(process.execPath, [...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${logFile}`,
     '--admin-socket', join(two.c.dir, `mirror-${tag}.asok`)], {
     env: { ...process.env, ...two.c.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
