@@ -26,12 +26,16 @@ const SLOTS = 65536;
 export const LARGE_WRITE = 64 * 1024;
 
 type Row = { k: number; data: Buffer; unit: number | null };
+const EMPTY = Buffer.alloc(0);
+/** Unit rows per upsert statement: a 1 MiB write is 4 statements, not 256. */
+const PUT_ROWS = 64;
 
 export class ChunkStore {
   private readonly zeros: Buffer;
   private readonly getOne: Database.Statement<[number], Row>;
   private readonly getRange: Database.Statement<[number, number], Row>;
   private readonly put: Database.Statement<[number, Buffer, number | null]>;
+  private readonly putMany: Database.Statement<Array<number | Buffer>>;
   private readonly delOne: Database.Statement<[number]>;
   private readonly delRange: Database.Statement<[number, number]>;
 
@@ -43,6 +47,10 @@ export class ChunkStore {
     // a row that named a unit frees it.
     this.put = db.prepare<[number, Buffer, number | null]>(
       'INSERT INTO chunks (k, data, unit) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET data = excluded.data, unit = excluded.unit',
+    );
+    this.putMany = db.prepare<Array<number | Buffer>>(
+      `INSERT INTO chunks (k, data, unit) VALUES ${Array(PUT_ROWS).fill('(?, ?, ?)').join(', ')}
+       ON CONFLICT (k) DO UPDATE SET data = excluded.data, unit = excluded.unit`,
     );
     this.delOne = db.prepare<[number]>('DELETE FROM chunks WHERE k = ?');
     this.delRange = db.prepare<[number, number]>('DELETE FROM chunks WHERE k BETWEEN ? AND ?');
@@ -116,18 +124,22 @@ export class ChunkStore {
     const C = this.chunkSize;
     const end = offset + data.length;
     if (end === offset) return;
-    const whole: Array<{ k: number; piece: Buffer }> = [];
+    // Whole chunks bound for units, by their offset in `data` (no view per chunk: a 1 MiB
+    // write has 256 of them, and each view is garbage for the scavenger).
+    const whole: Array<{ k: number; at: number }> = [];
     const toUnits = data.length >= LARGE_WRITE || (offset % C === 0 && data.length % C === 0);
     for (let idx = Math.floor(offset / C); idx * C < end; idx++) {
       const cStart = idx * C;
       const from = Math.max(offset, cStart) - cStart;
       const to = Math.min(end, cStart + C) - cStart;
-      const piece = data.subarray(cStart + from - offset, cStart + to - offset);
+      const at = cStart + from - offset;
       const k = this.key(objId, idx);
-      if (toUnits && from === 0 && to === C && !this.isZero(piece)) {
-        whole.push({ k, piece });
+      if (toUnits && from === 0 && to === C) {
+        if (data.compare(this.zeros, 0, C, at, at + C) !== 0) whole.push({ k, at });
+        else this.delOne.run(k);
         continue;
       }
+      const piece = data.subarray(at, at + to - from);
       if (from === 0 && (to === C || cStart + to >= oldSize)) {
         this.store(k, piece);
         continue;
@@ -138,26 +150,30 @@ export class ChunkStore {
       piece.copy(buf, from);
       this.store(k, buf);
     }
-    if (whole.length) this.writeUnits(whole);
+    if (whole.length) this.writeUnits(data, whole);
   }
 
   /** Whole chunks of a large write: fresh units, written run by run, then the rows naming them. */
-  private writeUnits(whole: Array<{ k: number; piece: Buffer }>): void {
+  private writeUnits(data: Buffer, whole: Array<{ k: number; at: number }>): void {
     const C = this.chunkSize;
-    const empty = Buffer.alloc(0);
     let i = 0;
     for (const run of this.units.allocate(whole.length)) {
-      // Pieces are consecutive slices of one buffer unless zero chunks were skipped between.
+      // Chunks are consecutive in `data` unless zero chunks were skipped between.
       let j = 0;
       while (j < run.count) {
         let n = 1;
-        const first = whole[i + j]!.piece;
-        while (j + n < run.count && whole[i + j + n]!.piece.byteOffset === first.byteOffset + n * C
-          && whole[i + j + n]!.piece.buffer === first.buffer) n++;
-        this.units.write(run.unit + j, Buffer.from(first.buffer, first.byteOffset, n * C));
+        const first = whole[i + j]!.at;
+        while (j + n < run.count && whole[i + j + n]!.at === first + n * C) n++;
+        this.units.write(run.unit + j, Buffer.from(data.buffer, data.byteOffset + first, n * C));
         j += n;
       }
-      for (let m = 0; m < run.count; m++) this.put.run(whole[i + m]!.k, empty, run.unit + m);
+      let m = 0;
+      for (; m + PUT_ROWS <= run.count; m += PUT_ROWS) {
+        const args: Array<number | Buffer> = [];
+        for (let r = m; r < m + PUT_ROWS; r++) args.push(whole[i + r]!.k, EMPTY, run.unit + r);
+        this.putMany.run(...args);
+      }
+      for (; m < run.count; m++) this.put.run(whole[i + m]!.k, EMPTY, run.unit + m);
       i += run.count;
     }
   }
