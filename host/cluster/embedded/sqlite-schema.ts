@@ -2,9 +2,9 @@
  * The embedded cluster's one SQLite file: schema, pragmas, creation.
  *
  * Everything lives in `<data_dir>/store.db` (plus SQLite's own `-wal`/`-shm`), so SQLite's
- * WAL recovery is the whole crash story, except the bytes of large writes: those sit in
- * `objects.data`, named by chunk rows and written only where no committed row points
- * (unit-file.ts), so the file cannot disagree with the database either.
+ * WAL recovery is the whole crash story, except the bytes of large and chunk-aligned
+ * writes: those sit in `objects.data`, named by chunk rows and written only where no
+ * committed row points (unit-file.ts), so the file cannot disagree with the database either.
  */
 import Database from 'better-sqlite3';
 import { existsSync, fsyncSync, linkSync, mkdirSync, openSync, closeSync, unlinkSync } from 'node:fs';
