@@ -152,7 +152,10 @@ export function stageApp(root, work) {
   mkdirSync(join(appDir, 'bin'), { recursive: true });
   compile(appDir, work);
   for (const f of ['rbdm.js', 'rbdm-mirror.js']) {
-    copyFileSync(join(repoRoot, 'bin', f), join(appDir, 'bin', f));
+    // `#!/usr/bin/env -S node FLAGS` (a checkout finds node on PATH) names the system's node
+    // in the package: lintian flags `env -S` as an unusual interpreter.
+    const text = readFileSync(join(repoRoot, 'bin', f), 'utf8').replace(/^#!\/usr\/bin\/env -S node\b/, '#!/usr/bin/node');
+    writeFileSync(join(appDir, 'bin', f), text);
     chmodSync(join(appDir, 'bin', f), 0o755);
   }
   manifest(appDir);
