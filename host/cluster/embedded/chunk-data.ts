@@ -7,10 +7,11 @@
  *
  * A row holds its bytes inline (`data`), or, for whole chunks of a large or chunk-aligned
  * write, names a unit of the data file (`unit`, `data` empty; see unit-file.ts): one pwrite
- * for the run instead of two SQLite pages per chunk. SQLite has no incremental BLOB I/O, so a partial write is a
- * read-modify-write of its chunk rows (into inline rows); a write that covers a chunk (or
- * everything of it below the object's end) replaces the row without reading it. Rewritten
- * or deleted rows give their unit back through SQL triggers (sqlite-schema.ts).
+ * for the run instead of two SQLite pages per chunk. SQLite has no incremental BLOB I/O, so
+ * a partial write is a read-modify-write of its chunk rows (into inline rows); a write that
+ * covers a chunk (or everything of it below the object's end) replaces the row without
+ * reading it. Rewritten or deleted rows give their unit back through SQL triggers
+ * (sqlite-schema.ts).
  */
 import type Database from 'better-sqlite3';
 import type { Db } from './sqlite-schema.js';

@@ -1,7 +1,7 @@
 /**
- * Large writes' data, outside SQLite: `<data_dir>/objects.data`, an array of chunk-sized
- * units. A chunk row either holds its bytes inline (small and partial writes) or names a
- * unit here; SQLite stays the only source of truth (which units hold what, which are free).
+ * Large and chunk-aligned writes' data, outside SQLite: `<data_dir>/objects.data`, an array
+ * of chunk-sized units. A chunk row either holds its bytes inline (small unaligned and partial
+ * writes) or names a unit here; SQLite stays the only source of truth (which units hold what, which are free).
  *
  * Why: SQLite writes a 4 KiB chunk row as two pages, each twice (WAL, then checkpoint), one
  * syscall per page; 1 MiB went through ~1,000 pwrite calls. A unit run takes one pwrite.
