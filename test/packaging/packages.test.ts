@@ -8,6 +8,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlagsOf } from '../harness/cli.js';
 
 /** Repository root, from dist/test/packaging/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -176,7 +177,7 @@ if (missing.length && !process.env.CI) {
     t.match(h.stdout, /--admin-socket/);
     t.match(readFileSync(join(tree, 'usr/bin/rbdm'), 'utf8'), /^exec \/usr\/bin\/node \/usr\/lib\/rbdm\/bin\/rbdm\.js "\$@"$/m);
     // The daemon's node flags (bin/rbdm-mirror.js's shebang) stay on the installed copy, on the system's node.
-    const flags = readFileSync(join(ROOT, 'bin/rbdm-mirror.js'), 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env -S node/, '');
+    const flags = nodeFlagsOf(join(ROOT, 'bin/rbdm-mirror.js')).map((f) => ` ${f}`).join('');
     t.equal(readFileSync(join(app, 'bin/rbdm-mirror.js'), 'utf8').split('\n', 1)[0], `#!/usr/bin/node${flags}`, 'rbdm-mirror.js names /usr/bin/node with the flags');
     t.match(readFileSync(join(tree, 'usr/bin/rbdm-mirror'), 'utf8'), `exec /usr/bin/node${flags} /usr/lib/rbdm/bin/rbdm-mirror.js "$@"`);
   });

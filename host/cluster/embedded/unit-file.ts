@@ -164,22 +164,31 @@ export class UnitFile {
 
   /** Reads `length` bytes from `offset` within `unit` into `out` at `at` (units waiting for the commit too). */
   read(unit: number, offset: number, out: Buffer, at: number, length: number): void {
-    if (this.pending.size) {
-      // Unit by unit, so bytes this transaction has not written out yet are found.
-      while (length > 0) {
-        const u = unit + Math.floor(offset / this.unitSize);
-        const from = offset % this.unitSize;
-        const n = Math.min(length, this.unitSize - from);
-        const mine = this.pending.get(u);
-        if (mine) out.set(mine.subarray(from, from + n), at);
-        else this.readFile(u, from, out, at, n);
-        offset += n;
-        at += n;
-        length -= n;
-      }
+    if (!this.pending.size) {
+      this.readFile(unit, offset, out, at, length);
       return;
     }
-    this.readFile(unit, offset, out, at, length);
+    // Units this transaction has not written out yet come from memory; runs of the others
+    // are still one pread each.
+    let fileFrom = -1;
+    const flushFile = (upTo: number) => {
+      if (fileFrom >= 0) this.readFile(unit, fileFrom, out, at + fileFrom - offset, upTo - fileFrom);
+      fileFrom = -1;
+    };
+    for (let o = offset; o < offset + length;) {
+      const u = unit + Math.floor(o / this.unitSize);
+      const from = o % this.unitSize;
+      const n = Math.min(offset + length - o, this.unitSize - from);
+      const mine = this.pending.get(u);
+      if (mine) {
+        flushFile(o);
+        out.set(mine.subarray(from, from + n), at + o - offset);
+      } else if (fileFrom < 0) {
+        fileFrom = o;
+      }
+      o += n;
+    }
+    flushFile(offset + length);
   }
 
   private readFile(unit: number, offset: number, out: Buffer, at: number, length: number): void {

@@ -108,6 +108,15 @@ export function unitTests(t: Test): void {
       const other = await c.ioctx('d');
       t.ok((await other.read('w', 16 * KIB, 4 * KIB)).equals(expected), 'another connection reads it from the file');
       t.ok((await other.read('w', 8 * KIB, 4 * KIB)).equals(Buffer.alloc(4 * KIB, 1)), 'the rolled-back write left nothing');
+      // One read across units already in the file and one still waiting: a 64 KiB write (16
+      // units, written at once), then a 4 KiB one (the next unit, waiting), read in the same turn.
+      const big = randomBytes(64 * KIB);
+      const tail = randomBytes(4 * KIB);
+      const wroteBig = io.write('mix', big, 0);
+      const wroteTail = io.write('mix', tail, 64 * KIB);
+      const mixed = io.read('mix', 1000, 68 * KIB - 1000);
+      await Promise.all([wroteBig, wroteTail]);
+      t.ok((await mixed).equals(Buffer.concat([big, tail]).subarray(1000)), 'a read across written and waiting units, in the same transaction');
       const many = Array.from({ length: 300 }, (_, i) => randomBytes(4 * KIB).fill(i % 256, 0, 1));
       await Promise.all(many.map((d, i) => io.write('many', d, ((i * 7919) % 300) * 4 * KIB)));
       const whole = await other.read('many');

@@ -50,10 +50,9 @@ export const BATCH = 512;
 /** Data bytes per batch. */
 export const BATCH_BYTES = 4 * 1024 * 1024;
 /**
- * Batches prepared ahead while one applies, when batches are bound by their event count
- * (small writes): fetch, decode and plan are two worker round trips, which one batch's apply
- * did not hide (4 KiB random replay had the main thread idle a fifth of the time). Batches
- * bound by bytes keep one ahead: each costs up to BATCH_BYTES of memory.
+ * Batches prepared ahead while one applies: fetch, decode and plan are two worker round trips
+ * and two store reads, which one batch's apply did not hide (4 KiB random replay had the main
+ * thread idle a fifth of the time). Each costs up to a fetch (2 MiB) of memory.
  */
 export const READ_AHEAD = 2;
 /** Operations of one batch in flight at once (different extents; the store groups them). */
