@@ -19,8 +19,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCluster } from '../../host/cluster/connect.js';
 import type { Cluster } from '../../host/index.js';
@@ -80,10 +81,15 @@ class Bench {
     this.lastLog = log;
     const started = performance.now();
     const prof = process.env.RBDM_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RBDM_BENCH_PROFILE_DIR}`] : [];
-    const child = spawn(process.execPath, [...prof, ...RBDM_MIRROR_ARGV, '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
+    // Experiments: more node flags for the daemon (e.g. --trace-gc); its stdout is kept in the
+    // profile directory (or the temporary directory).
+    const extra = (process.env.RBDM_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const stdout = extra.length ? openSync(join(process.env.RBDM_BENCH_PROFILE_DIR ?? tmpdir(), `rbdm-mirror-${this.daemons}.stdout`), 'w') : 'ignore';
+    const child = spawn(process.execPath, [...prof, ...RBDM_MIRROR_ARGV.slice(0, -1), ...extra, ...RBDM_MIRROR_ARGV.slice(-1), '-f', '--cluster', 'remote', '--id', 'rbd-mirror.a', `--log-file=${log}`,
       '--admin-socket', join(this.c.dir, `mirror-${this.daemons}.asok`)], {
-      env: { ...process.env, ...this.env, RBDM_WORKER_THREADS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...this.env, RBDM_WORKER_THREADS: String(workers) }, stdio: ['ignore', stdout, 'pipe'],
     });
+    if (typeof stdout === 'number') closeSync(stdout);
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     let stderr = '';

@@ -65,7 +65,7 @@ export class EmbeddedCluster implements Cluster {
       },
       beforeCommit: () => {
         this.ops.beforeCommit();
-        this.units.syncIfDirty();
+        return this.units.commitData();
       },
       opFailed: () => this.ops.forgetPools(),
     });

@@ -6,6 +6,9 @@
  * back only itself and the others still commit. Results are handed out only after COMMIT
  * returned, so a resolved promise means the write is on stable storage. Batches are capped
  * (count and bytes) because better-sqlite3 blocks the thread while a transaction runs.
+ *
+ * `beforeCommit` may return a promise (the data file's writes and fdatasync, on the thread
+ * pool): the transaction stays open until it settles, and the next batch waits for COMMIT.
  */
 import { HostError } from '../../errors.js';
 import type { Db } from './sqlite-schema.js';
@@ -23,8 +26,8 @@ export interface CommitterOptions {
   maxBatchBytes?: number;
   /** Told at each transaction's start (read or write): per-transaction caches start empty. */
   begin?: () => void;
-  /** Runs right before each write transaction's COMMIT; a throw fails the whole batch. */
-  beforeCommit?: () => void;
+  /** Runs right before each write transaction's COMMIT; a throw or rejection fails the whole batch. */
+  beforeCommit?: () => Promise<void> | undefined;
   /** An operation failed and was rolled back to its savepoint: cached facts may be stale. */
   opFailed?: () => void;
 }
@@ -51,6 +54,8 @@ export function shutDown(): HostError {
 export class Committer {
   private readonly queue: Job[] = [];
   private scheduled = false;
+  /** A batch is between BEGIN and its outcome (maybe awaiting `beforeCommit`). */
+  private running = false;
   private closed = false;
   /** Counters for tests and benchmarks: how well operations share transactions. */
   readonly stats = { writeTransactions: 0, writeOps: 0 };
@@ -89,7 +94,7 @@ export class Committer {
 
   /** Resolves when everything submitted so far has been settled. */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.queue.length === 0 && !this.scheduled && !this.running) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -108,11 +113,11 @@ export class Committer {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.running) return;
     this.scheduled = true;
     // setImmediate (not a microtask) lets every caller of this turn, and the continuations
     // of the previous batch's callers, join the batch.
-    setImmediate(() => this.flush());
+    setImmediate(() => void this.flush());
   }
 
   private takeBatch(): Job[] {
@@ -126,13 +131,19 @@ export class Committer {
     return this.queue.splice(0, n);
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
     const batch = this.takeBatch();
-    // Work that slipped in while the connection was closing finds the database gone.
-    const outcomes: Outcome[] = !this.db.open
-      ? batch.map(() => ({ ok: false, error: shutDown() }))
-      : batch.some((j) => j.write) ? this.runWrites(batch) : this.runReads(batch);
+    let outcomes: Outcome[];
+    this.running = true;
+    try {
+      // Work that slipped in while the connection was closing finds the database gone.
+      outcomes = !this.db.open
+        ? batch.map(() => ({ ok: false, error: shutDown() }))
+        : batch.some((j) => j.write) ? await this.runWrites(batch) : this.runReads(batch);
+    } finally {
+      this.running = false;
+    }
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) batch[i]!.resolve(o.value);
@@ -161,7 +172,7 @@ export class Committer {
     return out;
   }
 
-  private runWrites(batch: Job[]): Outcome[] {
+  private async runWrites(batch: Job[]): Promise<Outcome[]> {
     try {
       this.stmt.begin.run();
       this.hooks.begin?.();
@@ -195,7 +206,8 @@ export class Committer {
       }
     }
     try {
-      this.hooks.beforeCommit?.();
+      const io = this.hooks.beforeCommit?.();
+      if (io) await io;
       this.stmt.commit.run();
     } catch (e) {
       this.abort();

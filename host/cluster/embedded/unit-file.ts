@@ -9,7 +9,7 @@
  * Crash story (the invariant: a committed row never names a unit whose bytes changed since):
  * - data goes only to units that no committed row names: taken from the free list, or past
  *   the allocated end, both changed in the same transaction as the rows naming them;
- * - the file is fdatasync'ed before that transaction's COMMIT (`syncIfDirty`), so a
+ * - the file is fdatasync'ed before that transaction's COMMIT (`commitData`), so a
  *   committed row never names bytes that are not on disk;
  * - a unit freed (row deleted or rewritten; SQL triggers fill the free list) is never reused
  *   inside the transaction that freed it (which may yet roll back: only units freed before
@@ -18,11 +18,14 @@
  *   read transaction, cannot see it rewritten in between;
  * - a crash before COMMIT leaves written-but-unnamed units: free or past the end, harmless.
  *
- * Short runs (a 4 KiB block write) are not written at once: they wait in memory until the
- * transaction commits, and go out sorted, consecutive units in one pwritev. A transaction of
- * 512 random 4 KiB writes that grow the file is one call instead of 512.
+ * Writes wait in memory until the transaction commits (reads inside it see them), then go
+ * out sorted, consecutive units in one pwritev, on libuv's thread pool, and are fdatasync'ed
+ * there too: the main thread meanwhile serves the process's other work (in the mirror daemon,
+ * the primary cluster's journal reads and the next batch's decode), not the page cache copy.
+ * A transaction of 512 random 4 KiB writes that grow the file is one call instead of 512.
  */
-import { closeSync, constants, fdatasyncSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, fdatasync, openSync, readSync, writev } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { HostError } from '../../errors.js';
@@ -34,10 +37,12 @@ export const DATA_FILE = 'objects.data';
  * this long, so a stream of overwrites keeps about this many seconds of writes extra on disk.
  */
 export const QUARANTINE_S = 2;
-/** Runs shorter than this many units wait for the commit (see above); longer ones are written at once. */
-const DEFER_UNITS = 16;
 /** Buffers per pwritev (Linux's IOV_MAX). */
 const IOV_MAX = 1024;
+
+const fdatasyncAsync = promisify(fdatasync);
+const writevAsync = (fd: number, parts: Uint8Array[], pos: number) => new Promise<number>((resolve, reject) =>
+  writev(fd, parts, pos, (e, n) => (e ? reject(e) : resolve(n))));
 
 /** Consecutive units `[unit, unit + count)`. */
 export interface UnitRun {
@@ -51,13 +56,20 @@ function ioError(e: unknown, what: string): HostError {
   return new HostError('ERR_SYS_EIO', 'EIO', `store: ${what}: ${(e as Error).message}: (5) Input/output error`, { cause: e });
 }
 
+/** A write waiting for the commit. */
+interface PendingRun {
+  unit: number;
+  data: Uint8Array;
+}
+
 export class UnitFile {
   private readonly fd: number;
-  private dirty = false;
   /** Wall-clock second the current write transaction began (Committer begin hook). */
   private txStart = 0;
-  /** Unit -> its bytes, written at commit (short runs of this transaction). */
-  private readonly pending = new Map<number, Uint8Array>();
+  /** This transaction's writes, in order, written at commit. */
+  private pending: PendingRun[] = [];
+  /** Unit -> its newest pending bytes; built by the first read that needs it, then kept up. */
+  private index: Map<number, Uint8Array> | undefined;
   /**
    * This transaction found no more free units old enough: none become so before it ends
    * (only units freed before it began qualify), so later allocations skip the query.
@@ -88,7 +100,8 @@ export class UnitFile {
   /** Called as each transaction begins. */
   beginTransaction(): void {
     this.txStart = Math.floor(Date.now() / 1000);
-    this.pending.clear();
+    this.pending = [];
+    this.index = undefined;
     this.freeExhausted = false;
   }
 
@@ -116,28 +129,73 @@ export class UnitFile {
   }
 
   /**
-   * Writes `data` (a whole number of units) at `unit`, now or at commit (short runs); on disk
-   * before the transaction commits. `data` must not change until then.
+   * Writes `data` (a whole number of units) at `unit` when the transaction commits (before
+   * COMMIT, see `commitData`). `data` must not change until then.
    */
   write(unit: number, data: Uint8Array): void {
-    this.dirty = true;
-    const count = data.length / this.unitSize;
-    if (count < DEFER_UNITS) {
-      for (let i = 0; i < count; i++) this.pending.set(unit + i, data.subarray(i * this.unitSize, (i + 1) * this.unitSize));
-      return;
-    }
-    // A unit given back by a rolled-back operation and taken again: the newer bytes win.
-    if (this.pending.size) for (let i = 0; i < count; i++) this.pending.delete(unit + i);
-    this.writeAt(unit, [data]);
+    this.pending.push({ unit, data });
+    if (this.index) this.indexRun(unit, data);
   }
 
-  private writeAt(unit: number, parts: Uint8Array[]): void {
+  private indexRun(unit: number, data: Uint8Array): void {
+    const C = this.unitSize;
+    // A unit given back by a rolled-back operation and taken again: the newer bytes win.
+    for (let i = 0; i * C < data.length; i++) this.index!.set(unit + i, data.subarray(i * C, (i + 1) * C));
+  }
+
+  /**
+   * Called right before COMMIT: the rows about to commit may name units written in this
+   * transaction. Resolves once they are written and the file fdatasync'ed; `undefined` when
+   * nothing was written.
+   */
+  commitData(): Promise<void> | undefined {
+    if (!this.pending.length) return undefined;
+    const runs = this.pending;
+    this.pending = [];
+    this.index = undefined;
+    return this.writeRuns(runs).then(() => fdatasyncAsync(this.fd).catch((e: unknown) => {
+      throw ioError(e, 'syncing the data file');
+    }));
+  }
+
+  /** Runs sorted by unit, consecutive ones as one pwritev each, all at once on the thread pool. */
+  private async writeRuns(runs: PendingRun[]): Promise<void> {
+    const C = this.unitSize;
+    const sorted = [...runs].sort((a, b) => a.unit - b.unit);
+    let overlap = false;
+    for (let i = 1; i < sorted.length && !overlap; i++) {
+      overlap = sorted[i]!.unit < sorted[i - 1]!.unit + sorted[i - 1]!.data.length / C;
+    }
+    if (overlap) {
+      // Rare (a rolled-back operation's units taken again): the newest bytes per unit, in order.
+      const units = new Map<number, Uint8Array>();
+      for (const r of runs) for (let i = 0; i * C < r.data.length; i++) units.set(r.unit + i, r.data.subarray(i * C, (i + 1) * C));
+      sorted.length = 0;
+      for (const u of [...units.keys()].sort((a, b) => a - b)) sorted.push({ unit: u, data: units.get(u)! });
+    }
+    const writes: Array<Promise<void>> = [];
+    let i = 0;
+    while (i < sorted.length) {
+      const first = sorted[i]!;
+      const parts = [first.data];
+      let next = first.unit + first.data.length / C;
+      i++;
+      while (i < sorted.length && sorted[i]!.unit === next && parts.length < IOV_MAX) {
+        parts.push(sorted[i]!.data);
+        next += sorted[i]!.data.length / C;
+        i++;
+      }
+      writes.push(this.writeAt(first.unit, parts));
+    }
+    await Promise.all(writes);
+  }
+
+  private async writeAt(unit: number, parts: Uint8Array[]): Promise<void> {
     let pos = unit * this.unitSize;
     try {
       let i = 0;
       while (i < parts.length) {
-        const iov = parts.slice(i, i + IOV_MAX);
-        let n = writevSync(this.fd, iov, pos);
+        let n = await writevAsync(this.fd, parts.slice(i), pos);
         if (n === 0) throw Object.assign(new Error('write returned 0'), { code: 'EIO' });
         pos += n;
         // A short write: go on from where it stopped.
@@ -149,25 +207,17 @@ export class UnitFile {
     }
   }
 
-  /** The waiting short runs, sorted, consecutive units in one pwritev. */
-  private writePending(): void {
-    if (!this.pending.size) return;
-    const units = [...this.pending.keys()].sort((a, b) => a - b);
-    let start = 0;
-    for (let i = 1; i <= units.length; i++) {
-      if (i < units.length && units[i] === units[i - 1]! + 1) continue;
-      this.writeAt(units[start]!, units.slice(start, i).map((u) => this.pending.get(u)!));
-      start = i;
-    }
-    this.pending.clear();
-  }
-
   /** Reads `length` bytes from `offset` within `unit` into `out` at `at` (units waiting for the commit too). */
   read(unit: number, offset: number, out: Buffer, at: number, length: number): void {
-    if (!this.pending.size) {
+    if (!this.pending.length) {
       this.readFile(unit, offset, out, at, length);
       return;
     }
+    if (!this.index) {
+      this.index = new Map();
+      for (const r of this.pending) this.indexRun(r.unit, r.data);
+    }
+    const index = this.index;
     // Units this transaction has not written out yet come from memory; runs of the others
     // are still one pread each.
     let fileFrom = -1;
@@ -179,7 +229,7 @@ export class UnitFile {
       const u = unit + Math.floor(o / this.unitSize);
       const from = o % this.unitSize;
       const n = Math.min(offset + length - o, this.unitSize - from);
-      const mine = this.pending.get(u);
+      const mine = index.get(u);
       if (mine) {
         flushFile(o);
         out.set(mine.subarray(from, from + n), at + o - offset);
@@ -202,18 +252,6 @@ export class UnitFile {
     } catch (e) {
       throw ioError(e, `reading unit ${unit}`);
     }
-  }
-
-  /** Called right before COMMIT: the rows about to commit may name units written since the last sync. */
-  syncIfDirty(): void {
-    if (!this.dirty) return;
-    this.writePending();
-    try {
-      fdatasyncSync(this.fd);
-    } catch (e) {
-      throw ioError(e, 'syncing the data file');
-    }
-    this.dirty = false;
   }
 
   close(): void {

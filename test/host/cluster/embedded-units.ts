@@ -85,7 +85,7 @@ export function unitTests(t: Test): void {
     }),
   );
 
-  t.test('short runs wait for the commit: the same transaction reads them, a rolled-back op\'s do not land', (t) =>
+  t.test('unit writes wait for the commit: the same transaction reads them, a rolled-back op\'s do not land', (t) =>
     withHarness(t, async (h) => {
       await h.cluster.createPool('d');
       const io = await h.cluster.ioctx('d');
@@ -109,14 +109,28 @@ export function unitTests(t: Test): void {
       t.ok((await other.read('w', 16 * KIB, 4 * KIB)).equals(expected), 'another connection reads it from the file');
       t.ok((await other.read('w', 8 * KIB, 4 * KIB)).equals(Buffer.alloc(4 * KIB, 1)), 'the rolled-back write left nothing');
       // One read across units already in the file and one still waiting: a 64 KiB write (16
-      // units, written at once), then a 4 KiB one (the next unit, waiting), read in the same turn.
+      // units, committed), then a 4 KiB one (the next unit, waiting), read in the same turn.
       const big = randomBytes(64 * KIB);
       const tail = randomBytes(4 * KIB);
-      const wroteBig = io.write('mix', big, 0);
+      await io.write('mix', big, 0);
       const wroteTail = io.write('mix', tail, 64 * KIB);
       const mixed = io.read('mix', 1000, 68 * KIB - 1000);
-      await Promise.all([wroteBig, wroteTail]);
+      await wroteTail;
       t.ok((await mixed).equals(Buffer.concat([big, tail]).subarray(1000)), 'a read across written and waiting units, in the same transaction');
+      // Large and small writes of one transaction, some rewriting what another wrote in it.
+      const large = [randomBytes(1024 * KIB), randomBytes(256 * KIB), randomBytes(128 * KIB)];
+      const rewrites = [randomBytes(4 * KIB), randomBytes(64 * KIB)];
+      await Promise.all([
+        io.write('large', large[0]!, 0), io.write('large', large[1]!, 2048 * KIB), io.write('large', large[2]!, 512 * KIB),
+        io.write('large', rewrites[0]!, 1020 * KIB), io.write('large', rewrites[1]!, 2048 * KIB),
+      ]);
+      const expect = Buffer.alloc(2304 * KIB);
+      large[0]!.copy(expect, 0);
+      large[2]!.copy(expect, 512 * KIB);
+      rewrites[0]!.copy(expect, 1020 * KIB);
+      large[1]!.copy(expect, 2048 * KIB);
+      rewrites[1]!.copy(expect, 2048 * KIB);
+      t.ok((await other.read('large')).equals(expect), 'large writes and rewrites of one transaction read back from the file');
       const many = Array.from({ length: 300 }, (_, i) => randomBytes(4 * KIB).fill(i % 256, 0, 1));
       await Promise.all(many.map((d, i) => io.write('many', d, ((i * 7919) % 300) * 4 * KIB)));
       const whole = await other.read('many');
