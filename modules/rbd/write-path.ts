@@ -99,7 +99,8 @@ export class WritePath {
 
   private async unwind(ran: Array<{ stage: WriteStage; token: unknown }>, event: WriteEvent, error: Error | undefined): Promise<void> {
     let first: unknown;
-    for (const { stage, token } of [...ran].reverse()) {
+    for (let i = ran.length - 1; i >= 0; i--) {
+      const { stage, token } = ran[i]!;
       try {
         await stage.afterApply?.(this.img, event, token, error);
       } catch (e) {
