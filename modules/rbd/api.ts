@@ -177,6 +177,14 @@ export interface Image {
   updateFeatures(mask: number, enabled: boolean): Promise<void>;
   /** Applies an event through the write path (what journal replay calls). */
   apply(event: WriteEvent): Promise<void>;
+  /**
+   * Applies ranged events (write, discard, write_zeroes) that do not overlap one another, a
+   * replayed batch after its plan: each passes the write stages as if submitted alone, all
+   * at once, and the writes that land in one data object go to it as one compound
+   * operation. They commute, so no order among them is kept. Any bad range fails the call
+   * before anything is applied.
+   */
+  applyDisjoint(events: readonly WriteEvent[]): Promise<void>;
   /** Re-reads the header. */
   refresh(): Promise<ImageInfo>;
   /** Releases the lock (after `beforeRelease` stages), unwatches, closes the ioctx. */

@@ -3,7 +3,7 @@
  * whole object removes it, zeroing its tail truncates it, anything else punches zeros, so a
  * discarded range reads back as zeros and takes no space where the store can tell.
  */
-import { errno, type IoCtx } from '../../host/index.js';
+import { errno, type IoCtx, type WriteStep } from '../../host/index.js';
 import { ignoreEnoent } from './image-directory.js';
 import { isErrno } from './rbd-errors.js';
 import { dataObjectName, mapExtents, parseObjectNo, type ObjectExtent } from './striper.js';
@@ -36,6 +36,24 @@ export class DataObjects {
   async write(offset: number, data: Uint8Array): Promise<void> {
     await Promise.all(mapExtents(offset, data.length, this.objectSize).map((ex) =>
       this.ioctx.write(this.oid(ex.objectNo), data.subarray(ex.bufferOffset, ex.bufferOffset + ex.length), ex.offset)));
+  }
+
+  /**
+   * Writes ranges that do not overlap: the pieces that fall in one object go to it as one
+   * compound operation (a replayed batch of 512 random 4 KiB writes touches ~220 objects of
+   * a 1 GiB image, not 512 times one).
+   */
+  async writeMany(writes: ReadonlyArray<{ offset: number; data: Uint8Array }>): Promise<void> {
+    const byObject = new Map<number, WriteStep[]>();
+    for (const w of writes) {
+      for (const ex of mapExtents(w.offset, w.data.length, this.objectSize)) {
+        const step: WriteStep = { op: 'write', offset: ex.offset, data: w.data.subarray(ex.bufferOffset, ex.bufferOffset + ex.length) };
+        const steps = byObject.get(ex.objectNo);
+        if (steps) steps.push(step);
+        else byObject.set(ex.objectNo, [step]);
+      }
+    }
+    await Promise.all(Array.from(byObject, ([objectNo, steps]) => this.ioctx.operate(this.oid(objectNo), { steps })));
   }
 
   async zero(offset: number, length: number): Promise<void> {

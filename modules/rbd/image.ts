@@ -196,6 +196,28 @@ export class RbdImage implements Image {
     }
   }
 
+  async applyDisjoint(events: readonly WriteEvent[]): Promise<void> {
+    const writes: Array<{ offset: number; data: Uint8Array }> = [];
+    const zeroes: Array<{ offset: number; length: number }> = [];
+    for (const ev of events) {
+      if (ev.type === 'write') {
+        this.checkRange(ev.offset, ev.data.length);
+        writes.push({ offset: ev.offset, data: ev.data });
+      } else if (ev.type === 'discard' || ev.type === 'write_zeroes') {
+        this.checkRange(ev.offset, ev.length);
+        zeroes.push({ offset: ev.offset, length: ev.length });
+      } else {
+        throw err('ERR_INVALID_ARGUMENT', `applyDisjoint takes writes, discards and write_zeroes, not ${ev.type}`);
+      }
+    }
+    if (!events.length) return;
+    await this.path.submitAll(events, () => Promise.all([
+      this.data.writeMany(writes),
+      ...zeroes.map((z) => this.data.zero(z.offset, z.length)),
+    ]));
+    await this.touchModified();
+  }
+
   async refresh(): Promise<ImageInfo> {
     const h = await readHeader(this.ioctx, this.id);
     if (!h) throw imageNotFound(this.name);

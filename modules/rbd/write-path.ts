@@ -50,6 +50,24 @@ export class WritePath {
     }
   }
 
+  /**
+   * Several events applied by one `apply` (Image.applyDisjoint): each passes the stages as
+   * if it were submitted alone, all at once; if any stage refuses one, nothing is applied
+   * and every event's stages unwind with that error.
+   */
+  async submitAll(events: readonly WriteEvent[], apply: () => Promise<unknown>): Promise<void> {
+    if (this.img.readOnly) {
+      throw err('ERR_IMAGE_READ_ONLY', `image ${this.img.pool}/${this.img.name} is open read-only`);
+    }
+    const op = this.runAll(events, apply);
+    this.inFlight.add(op);
+    try {
+      await op;
+    } finally {
+      this.inFlight.delete(op);
+    }
+  }
+
   /** Resolves when every operation submitted before this call has finished. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
@@ -95,6 +113,35 @@ export class WritePath {
     }
     await this.unwind(ran, event, undefined);
     return result;
+  }
+
+  private async runAll(events: readonly WriteEvent[], apply: () => Promise<unknown>): Promise<void> {
+    await this.start();
+    const stages = this.hooks.stages.list();
+    const ran = events.map(() => [] as Array<{ stage: WriteStage; token: unknown }>);
+    let failure: { error: unknown } | undefined;
+    await Promise.all(events.map(async (event, i) => {
+      try {
+        for (const stage of stages) {
+          const token = stage.beforeApply ? await stage.beforeApply(this.img, event) : undefined;
+          ran[i]!.push({ stage, token });
+        }
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }));
+    if (!failure) {
+      try {
+        await apply();
+      } catch (e) {
+        failure = { error: e };
+      }
+    }
+    const error = failure?.error as Error | undefined;
+    await Promise.all(events.map((event, i) => this.unwind(ran[i]!, event, error).catch((e: unknown) => {
+      failure ??= { error: e };
+    })));
+    if (failure) throw failure.error;
   }
 
   private async unwind(ran: Array<{ stage: WriteStage; token: unknown }>, event: WriteEvent, error: Error | undefined): Promise<void> {

@@ -243,3 +243,77 @@ t.test('lifecycle hooks: a beforeRemove refusal removes nothing', async (t) => {
   await lib.removeImage(c.cluster, 'rbd', 'img');
   t.notOk((await objectsOf(c.cluster, 'rbd')).some((o) => o.includes(info.id)));
 });
+
+t.test('applyDisjoint: every event passes the stages, writes to one object go as one operation', async (t) => {
+  const c = await embeddedCluster(t);
+  const lib = library();
+  const log: string[] = [];
+  lib.registerWriteStage(recorder(log, 'state', 10));
+  lib.registerWriteStage(recorder(log, 'journal', 20));
+  const OBJ = 4 * M;
+  await lib.createImage(c.cluster, 'rbd', 'img', { size: 4 * OBJ, features: 1 | 4 });
+  const img = c.track(await lib.openImage(c.cluster, 'rbd', 'img'));
+  await img.write(0, Buffer.alloc(3 * OBJ, 7));
+  const model = Buffer.alloc(4 * OBJ);
+  model.fill(7, 0, 3 * OBJ);
+  const writes: WriteEvent[] = [];
+  // Three writes into object 0, one spanning objects 1 and 2.
+  for (const [offset, length] of [[0, 4096], [8192, 100], [M, 70_000], [2 * OBJ - 5000, 10_000]] as const) {
+    const data = Buffer.alloc(length, offset % 251 + 1);
+    writes.push({ type: 'write', offset, length, data });
+    data.copy(model, offset);
+  }
+  const stats = (c.cluster as unknown as { committer?: { stats: { writeOps: number } } }).committer?.stats;
+  const before = stats?.writeOps ?? 0;
+  await img.applyDisjoint(writes);
+  if (stats) t.equal(stats.writeOps - before, 3, 'one store operation per object written (objects 0, 1, 2)');
+  // Zeroings beside a write, in one object and across the tail of another.
+  const mixed: WriteEvent[] = [
+    { type: 'discard', offset: 2 * OBJ + M, length: M },
+    { type: 'write_zeroes', offset: 3 * M, length: 4096 },
+    { type: 'write', offset: 3 * M + 4096, length: 3, data: Buffer.from('xyz') },
+    { type: 'discard', offset: 2 * OBJ + 3 * M, length: OBJ },
+  ];
+  model.fill(0, 2 * OBJ + M, 2 * OBJ + 2 * M);
+  model.fill(0, 3 * M, 3 * M + 4096);
+  Buffer.from('xyz').copy(model, 3 * M + 4096);
+  model.fill(0, 2 * OBJ + 3 * M, 3 * OBJ + 3 * M);
+  log.length = 0;
+  await img.applyDisjoint(mixed);
+  const got = await img.read(0, 4 * OBJ);
+  let bad = -1;
+  for (let i = 0; i < model.length && bad < 0; i += 4096) if (!got.subarray(i, i + 4096).equals(model.subarray(i, i + 4096))) bad = i;
+  t.equal(bad, -1, 'the image equals the model (first differing block, or -1)');
+  t.same(log.filter((l) => l.startsWith('state.beforeApply')).sort(),
+    ['state.beforeApply discard', 'state.beforeApply discard', 'state.beforeApply write', 'state.beforeApply write_zeroes'], 'each event passed the first stage');
+  t.equal(log.filter((l) => l.startsWith('journal.afterApply') && l.endsWith('journal-token ok')).length, 4, 'and every event unwound ok');
+});
+
+t.test('applyDisjoint refuses bad input and refusing stages without applying anything', async (t) => {
+  const c = await embeddedCluster(t);
+  const lib = library();
+  let refuseAt = -1;
+  const unwound: string[] = [];
+  lib.registerWriteStage({
+    name: 'gate', order: 1,
+    beforeApply: (_img, ev) => {
+      if (ev.type === 'write' && ev.offset === refuseAt) throw err('ERR_IMAGE_READ_ONLY', 'image is non-primary');
+      return 'tok';
+    },
+    afterApply: (_img, ev, _tok, error) => void unwound.push(`${ev.type}@${'offset' in ev ? ev.offset : ''} ${error ? error.message : 'ok'}`),
+  });
+  await lib.createImage(c.cluster, 'rbd', 'img', { size: M, features: 1 | 4 });
+  const img = c.track(await lib.openImage(c.cluster, 'rbd', 'img'));
+  const w = (offset: number): WriteEvent => ({ type: 'write', offset, length: 4, data: Buffer.from('abcd') });
+  await t.rejects(img.applyDisjoint([w(0), w(M)]), { code: 'ERR_INVALID_ARGUMENT', message: /beyond the end/ }, 'a range past the end');
+  await t.rejects(img.applyDisjoint([w(0), { type: 'resize', size: 2 * M, oldSize: M }]), { code: 'ERR_INVALID_ARGUMENT', message: /not resize/ }, 'a barrier event');
+  t.same(unwound, [], 'bad input reached no stage');
+  refuseAt = 8;
+  await t.rejects(img.applyDisjoint([w(0), w(8), w(16)]), { code: 'ERR_IMAGE_READ_ONLY', message: 'image is non-primary' });
+  t.same(unwound.sort(), ['write@0 image is non-primary', 'write@16 image is non-primary'], 'the others unwound with the refusal');
+  t.same(await img.read(0, 20), Buffer.alloc(20), 'nothing was applied');
+  const ro = c.track(await lib.openImage(c.cluster, 'rbd', 'img', { readOnly: true }));
+  await t.rejects(ro.applyDisjoint([w(0)]), { code: 'ERR_IMAGE_READ_ONLY' }, 'a read-only handle');
+  await img.applyDisjoint([]);
+  t.same(await img.read(0, 20), Buffer.alloc(20), 'an empty batch changes nothing');
+});

@@ -15,7 +15,7 @@
  *  PLAN (worker: overlapping/adjacent ranged events -> non-overlapping ops)     |
  *     |  while the next batches are prepared (read-ahead, 1 or 2 batches)        |
  *     v                                                                         |
- *  APPLY_BATCH (ops in parallel, bounded; a barrier event alone) * * *> <error> |
+ *  APPLY_BATCH (ops at once, one per data object; a barrier alone) * * *> <error> |
  *     |                                                                         |
  *     v                                                                         |
  *  COMMIT_POSITION (once per batch, on the primary's journal) ------------------+
@@ -55,8 +55,6 @@ export const BATCH_BYTES = 4 * 1024 * 1024;
  * thread idle a fifth of the time). Each costs up to a fetch (2 MiB) of memory.
  */
 export const READ_AHEAD = 2;
-/** Operations of one batch in flight at once (different extents; the store groups them). */
-export const APPLY_CONCURRENCY = 512;
 /**
  * Safety net behind the watch: the primary's journal notifies after appends and commits,
  * so this only matters when a notify is lost (peer reconnecting, a writer that died).
@@ -391,16 +389,13 @@ export class JournalReplayer implements Replayer {
       .sort((a, b) => b.tagTid - a.tagTid || b.entryTid - a.entryTid)[0];
   }
 
-  /** Applies one batch's operations: all in parallel (they do not overlap), at most APPLY_CONCURRENCY at once. */
+  /**
+   * Applies one batch: a ranged run's operations (they do not overlap) as one submission,
+   * writes to one data object as one compound operation; a barrier event alone.
+   */
   private async apply(batch: Batch): Promise<void> {
     const img = this.image!;
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.ops.length) {
-        const op = batch.ops[next++]!;
-        await img.apply(op);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, batch.ops.length) }, worker));
+    if (batch.ops.length === 1 && !RANGED.has(batch.ops[0]!.type)) await img.apply(batch.ops[0]!);
+    else if (batch.ops.length) await img.applyDisjoint(batch.ops);
   }
 }
