@@ -197,6 +197,7 @@ export class RbdImage implements Image {
   }
 
   async applyDisjoint(events: readonly WriteEvent[]): Promise<void> {
+    this.checkOpen();
     const writes: Array<{ offset: number; data: Uint8Array }> = [];
     const zeroes: Array<{ offset: number; length: number }> = [];
     for (const ev of events) {
@@ -210,7 +211,7 @@ export class RbdImage implements Image {
         throw err('ERR_INVALID_ARGUMENT', `applyDisjoint takes writes, discards and write_zeroes, not ${ev.type}`);
       }
     }
-    if (!events.length) return;
+    if (!writes.length && !zeroes.length) return;
     await this.path.submitAll(events, () => Promise.all([
       this.data.writeMany(writes),
       ...zeroes.map((z) => this.data.zero(z.offset, z.length)),

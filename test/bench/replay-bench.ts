@@ -347,7 +347,8 @@ async function notifyCost(b: Bench, rows: BenchRow[]): Promise<void> {
 
 /**
  * `RBDM_BENCH_ONLY=replay,catchup` runs some sections only (notify, replay, catchup,
- * fullsync, lag); for profiling add `RBDM_BENCH_PROFILE_DIR`.
+ * fullsync, lag); for profiling add `RBDM_BENCH_PROFILE_DIR`; `RBDM_BENCH_NODE_FLAGS` adds
+ * node flags to the daemon (`--trace-gc`, `--max-semi-space-size=8`).
  */
 const ONLY = process.env.RBDM_BENCH_ONLY ? new Set(process.env.RBDM_BENCH_ONLY.split(',')) : undefined;
 const wanted = (section: string) => !ONLY || ONLY.has(section);

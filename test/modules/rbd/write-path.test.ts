@@ -316,4 +316,7 @@ t.test('applyDisjoint refuses bad input and refusing stages without applying any
   await t.rejects(ro.applyDisjoint([w(0)]), { code: 'ERR_IMAGE_READ_ONLY' }, 'a read-only handle');
   await img.applyDisjoint([]);
   t.same(await img.read(0, 20), Buffer.alloc(20), 'an empty batch changes nothing');
+  const closed = await lib.openImage(c.cluster, 'rbd', 'img');
+  await closed.close();
+  await t.rejects(closed.applyDisjoint([]), { code: 'ERR_INVALID_ARGUMENT', message: /is closed/ }, 'a closed handle');
 });
