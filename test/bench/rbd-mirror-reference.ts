@@ -42,7 +42,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { startCephClusters, type CephClusterInfo, type CephClusters } from '../harness/ceph-clusters.js';
+import { exec, startCephClusters, type CephClusterInfo, type CephClusters, type Cmd } from '../harness/ceph-clusters.js';
 
 const POOL = 'image-pool';
 const M = 1024 * 1024;
@@ -57,19 +57,9 @@ const now = (): number => performance.now();
 // ---------------------------------------------------------------------------------------------
 // Running the real tools
 
-interface ToolResult { code: number; out: string; err: string; }
-
-function runTool(bin: string, args: string[], timeoutMs = 600_000): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('error', reject);
-    c.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 1, out, err }); });
-  });
-}
+/** Tools get long timeouts here: `rbd bench` of 1 GiB, `rbd export`. */
+const TOOL_TIMEOUT_MS = 600_000;
+const runTool = (bin: string, args: string[]): Promise<Cmd> => exec(bin, args, TOOL_TIMEOUT_MS);
 
 class Tools {
   constructor(private readonly clusters: Record<Site, CephClusterInfo>) {}

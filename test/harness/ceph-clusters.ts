@@ -151,9 +151,9 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-interface Cmd { code: number; out: string; err: string; }
+export interface Cmd { code: number; out: string; err: string; }
 /** Runs a short-lived tool; resolves with its output (never rejects on exit code). */
-function exec(bin: string, args: string[], timeoutMs = 60_000): Promise<Cmd> {
+export function exec(bin: string, args: string[], timeoutMs = 60_000): Promise<Cmd> {
   return new Promise((resolve, reject) => {
     const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
