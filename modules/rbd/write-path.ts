@@ -37,17 +37,8 @@ export class WritePath {
     private readonly log: Logger | undefined,
   ) {}
 
-  async submit<T>(event: WriteEvent, apply: () => Promise<T>): Promise<T> {
-    if (this.img.readOnly) {
-      throw err('ERR_IMAGE_READ_ONLY', `image ${this.img.pool}/${this.img.name} is open read-only`);
-    }
-    const op = this.run(event, apply);
-    this.inFlight.add(op);
-    try {
-      return await op;
-    } finally {
-      this.inFlight.delete(op);
-    }
+  submit<T>(event: WriteEvent, apply: () => Promise<T>): Promise<T> {
+    return this.track(() => this.run(event, apply));
   }
 
   /**
@@ -55,14 +46,19 @@ export class WritePath {
    * if it were submitted alone, all at once; if any stage refuses one, nothing is applied
    * and every event's stages unwind with that error.
    */
-  async submitAll(events: readonly WriteEvent[], apply: () => Promise<unknown>): Promise<void> {
+  submitAll(events: readonly WriteEvent[], apply: () => Promise<unknown>): Promise<void> {
+    return this.track(() => this.runAll(events, apply));
+  }
+
+  /** Refuses read-only handles; counts the operation in flight (drain, flush) until it settles. */
+  private async track<T>(start: () => Promise<T>): Promise<T> {
     if (this.img.readOnly) {
       throw err('ERR_IMAGE_READ_ONLY', `image ${this.img.pool}/${this.img.name} is open read-only`);
     }
-    const op = this.runAll(events, apply);
+    const op = start();
     this.inFlight.add(op);
     try {
-      await op;
+      return await op;
     } finally {
       this.inFlight.delete(op);
     }

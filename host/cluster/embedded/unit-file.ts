@@ -134,13 +134,13 @@ export class UnitFile {
    */
   write(unit: number, data: Uint8Array): void {
     this.pending.push({ unit, data });
-    if (this.index) this.indexRun(unit, data);
+    if (this.index) this.indexRun(this.index, unit, data);
   }
 
-  private indexRun(unit: number, data: Uint8Array): void {
+  /** Each unit of a run -> its bytes in `map`; a unit given back by a rolled-back operation and taken again: the newer bytes win. */
+  private indexRun(map: Map<number, Uint8Array>, unit: number, data: Uint8Array): void {
     const C = this.unitSize;
-    // A unit given back by a rolled-back operation and taken again: the newer bytes win.
-    for (let i = 0; i * C < data.length; i++) this.index!.set(unit + i, data.subarray(i * C, (i + 1) * C));
+    for (let i = 0; i * C < data.length; i++) map.set(unit + i, data.subarray(i * C, (i + 1) * C));
   }
 
   /**
@@ -169,7 +169,7 @@ export class UnitFile {
     if (overlap) {
       // Rare (a rolled-back operation's units taken again): the newest bytes per unit, in order.
       const units = new Map<number, Uint8Array>();
-      for (const r of runs) for (let i = 0; i * C < r.data.length; i++) units.set(r.unit + i, r.data.subarray(i * C, (i + 1) * C));
+      for (const r of runs) this.indexRun(units, r.unit, r.data);
       sorted.length = 0;
       for (const u of [...units.keys()].sort((a, b) => a - b)) sorted.push({ unit: u, data: units.get(u)! });
     }
@@ -215,7 +215,7 @@ export class UnitFile {
     }
     if (!this.index) {
       this.index = new Map();
-      for (const r of this.pending) this.indexRun(r.unit, r.data);
+      for (const r of this.pending) this.indexRun(this.index, r.unit, r.data);
     }
     const index = this.index;
     // Units this transaction has not written out yet come from memory; runs of the others
