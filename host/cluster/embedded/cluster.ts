@@ -16,6 +16,7 @@ import { ObjectOps, type PoolRef, type WatcherRow } from './object-ops.js';
 import { ObjectReads } from './object-reads.js';
 import type { Db } from './sqlite-schema.js';
 import { UnitFile } from './unit-file.js';
+import { WalSync } from './wal-sync.js';
 import { poolNotFound, validatePoolName } from './validate.js';
 import { endpointName, sendDisconnects, WatchServer } from './watch-notify.js';
 
@@ -36,6 +37,7 @@ export class EmbeddedCluster implements Cluster {
   readonly caps: ParsedCaps;
   readonly committer: Committer;
   private readonly units: UnitFile;
+  private readonly wal: WalSync;
   readonly ops: ObjectOps;
   readonly reads: ObjectReads;
   readonly locks: LockOps;
@@ -58,6 +60,9 @@ export class EmbeddedCluster implements Cluster {
     this.caps = id.caps;
     this.units = new UnitFile(db, dirname(db.name), id.chunkSize);
     this.ops = new ObjectOps(db, new ChunkStore(db, id.chunkSize, this.units));
+    // COMMIT writes the WAL without syncing it; the committer acknowledges after WalSync did.
+    this.wal = new WalSync(`${db.name}-wal`);
+    db.pragma('synchronous = NORMAL');
     this.committer = new Committer(db, {
       begin: () => {
         this.ops.beginTransaction();
@@ -68,6 +73,7 @@ export class EmbeddedCluster implements Cluster {
         return this.units.commitData();
       },
       opFailed: () => this.ops.forgetPools(),
+      durable: this.wal,
     });
     this.reads = new ObjectReads(db, this.ops);
     this.locks = new LockOps(db, this.ops);
@@ -173,6 +179,7 @@ export class EmbeddedCluster implements Cluster {
     });
     await this.watchServer.close();
     await this.committer.close();
+    await this.wal.close();
     this.db.close();
     this.units.close();
   }

@@ -4,8 +4,11 @@
  *
  * Each operation runs in its own SAVEPOINT: one that throws (a failed guard, ENOENT) rolls
  * back only itself and the others still commit. Results are handed out only after COMMIT
- * returned, so a resolved promise means the write is on stable storage. Batches are capped
- * (count and bytes) because better-sqlite3 blocks the thread while a transaction runs.
+ * returned and `durable` said the commit is on stable storage (wal-sync.ts: an fdatasync of
+ * the WAL on the thread pool, while the next batch already runs), so a resolved promise
+ * means the write is durable; a read's result waits for the syncs asked for before it.
+ * Batches are capped (count and bytes) because better-sqlite3 blocks the thread while a
+ * transaction runs.
  *
  * `beforeCommit` may return a promise (the data file's writes and fdatasync, on the thread
  * pool): the transaction stays open until it settles, and the next batch waits for COMMIT.
@@ -30,6 +33,11 @@ export interface CommitterOptions {
   beforeCommit?: () => Promise<void> | undefined;
   /** An operation failed and was rolled back to its savepoint: cached facts may be stale. */
   opFailed?: () => void;
+  /**
+   * Makes commits durable when COMMIT itself does not sync (wal-sync.ts): `sync` after a
+   * COMMIT, `settled` before handing out reads. Without it COMMIT is taken as durable.
+   */
+  durable?: { sync(): Promise<void>; settled(): Promise<void> | undefined };
 }
 
 /** SQLite's errors as errno-bearing HostErrors; anything unexpected stays ERR_INTERNAL. */
@@ -57,12 +65,14 @@ export class Committer {
   /** A batch is between BEGIN and its outcome (maybe awaiting `beforeCommit`). */
   private running = false;
   private closed = false;
+  /** Batches done with SQLite whose results wait for `durable`. */
+  private syncing = 0;
   /** Counters for tests and benchmarks: how well operations share transactions. */
   readonly stats = { writeTransactions: 0, writeOps: 0 };
   private idle: Array<() => void> = [];
   private readonly maxOps: number;
   private readonly maxBytes: number;
-  private readonly hooks: Pick<CommitterOptions, 'begin' | 'beforeCommit' | 'opFailed'>;
+  private readonly hooks: Pick<CommitterOptions, 'begin' | 'beforeCommit' | 'opFailed' | 'durable'>;
   private readonly stmt: Record<'begin' | 'beginRead' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', { run(): unknown }>;
 
   constructor(private readonly db: Db, opts: CommitterOptions = {}) {
@@ -94,7 +104,7 @@ export class Committer {
 
   /** Resolves when everything submitted so far has been settled. */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled && !this.running) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -131,26 +141,46 @@ export class Committer {
     return this.queue.splice(0, n);
   }
 
+  private isIdle(): boolean {
+    return this.queue.length === 0 && !this.scheduled && !this.running && this.syncing === 0;
+  }
+
   private async flush(): Promise<void> {
     this.scheduled = false;
     const batch = this.takeBatch();
     let outcomes: Outcome[];
+    let committed = false;
     this.running = true;
     try {
       // Work that slipped in while the connection was closing finds the database gone.
-      outcomes = !this.db.open
-        ? batch.map(() => ({ ok: false, error: shutDown() }))
-        : batch.some((j) => j.write) ? await this.runWrites(batch) : this.runReads(batch);
+      if (!this.db.open) outcomes = batch.map(() => ({ ok: false, error: shutDown() }));
+      else if (batch.some((j) => j.write)) ({ outcomes, committed } = await this.runWrites(batch));
+      else outcomes = this.runReads(batch);
     } finally {
       this.running = false;
+    }
+    // The next batch runs while this one's commit is synced.
+    if (this.queue.length > 0) this.schedule();
+    const durable = this.hooks.durable;
+    const wait = !durable ? undefined : committed ? durable.sync() : durable.settled();
+    if (wait) {
+      this.syncing++;
+      try {
+        await wait;
+      } catch (e) {
+        // Not known to be on stable storage: nobody is told it succeeded.
+        const error = sqliteError(e);
+        if (committed) outcomes = outcomes.map((o) => (o.ok ? { ok: false, error } : o));
+      } finally {
+        this.syncing--;
+      }
     }
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) batch[i]!.resolve(o.value);
       else batch[i]!.reject(o.error);
     }
-    if (this.queue.length > 0) this.schedule();
-    else for (const done of this.idle.splice(0)) done();
+    if (this.isIdle()) for (const done of this.idle.splice(0)) done();
   }
 
   private runReads(batch: Job[]): Outcome[] {
@@ -172,12 +202,13 @@ export class Committer {
     return out;
   }
 
-  private async runWrites(batch: Job[]): Promise<Outcome[]> {
+  private async runWrites(batch: Job[]): Promise<{ outcomes: Outcome[]; committed: boolean }> {
+    const failed = (error: HostError) => ({ outcomes: batch.map((): Outcome => ({ ok: false, error })), committed: false });
     try {
       this.stmt.begin.run();
       this.hooks.begin?.();
     } catch (e) {
-      return batch.map(() => ({ ok: false, error: sqliteError(e) }));
+      return failed(sqliteError(e));
     }
     const out: Outcome[] = [];
     for (const j of batch) {
@@ -201,7 +232,7 @@ export class Committer {
           // The transaction itself is gone (I/O error, disk full): nothing in it commits.
           const error = sqliteError(e2);
           this.abort();
-          return batch.map((_, i) => (i < out.length && !out[i]!.ok ? out[i]! : { ok: false, error }));
+          return { outcomes: batch.map((_, i) => (i < out.length && !out[i]!.ok ? out[i]! : { ok: false, error })), committed: false };
         }
       }
     }
@@ -211,12 +242,11 @@ export class Committer {
       this.stmt.commit.run();
     } catch (e) {
       this.abort();
-      const error = sqliteError(e);
-      return batch.map(() => ({ ok: false, error }));
+      return failed(sqliteError(e));
     }
     this.stats.writeTransactions++;
     this.stats.writeOps += batch.length;
-    return out;
+    return { outcomes: out, committed: true };
   }
 
   /** Ends the open transaction without keeping anything (read snapshots, failed batches). */

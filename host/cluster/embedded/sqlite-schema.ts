@@ -89,7 +89,11 @@ CREATE INDEX watchers_by_instance ON watchers (instance_id);
 CREATE TABLE auth (entity TEXT PRIMARY KEY, key TEXT NOT NULL, caps TEXT NOT NULL) WITHOUT ROWID;
 ${UNITS_SCHEMA}`;
 
-/** Per-connection settings; `synchronous=FULL` is what makes an acknowledged write durable. */
+/**
+ * Per-connection settings. `synchronous=FULL` makes what this file's own statements write
+ * (creation, upgrades, the instance counter) durable at once; a connection's committer
+ * switches to NORMAL and syncs the WAL itself, off the main thread (wal-sync.ts).
+ */
 function configure(db: Db): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
