@@ -242,6 +242,13 @@ export interface Cluster {
   readonly instanceId: string;
   /** `embedded` or `ceph`. */
   readonly backend: string;
+  /**
+   * Set where this connection's I/O runs on the calling thread (embedded: synchronous
+   * SQLite and pread): how a worker thread of this process opens the same kind of
+   * connection (`threadConnection`), so bulk reads can leave the main thread. Unset where
+   * I/O is asynchronous already (librados has its own threads).
+   */
+  readonly threadConnect?: ThreadConnectSpec | undefined;
 
   createPool(name: string): Promise<PoolInfo>;
   listPools(): Promise<PoolInfo[]>;
@@ -257,6 +264,14 @@ export interface Cluster {
 
   /** Closes every ioctx and watch of this connection. */
   shutdown(): Promise<void>;
+}
+
+/** A connection's backend and options, plain data a worker thread can connect with. */
+export interface ThreadConnectSpec {
+  backend: string;
+  opts: ConnectOptions;
+  /** The connection it was taken from: a new connection (a reconnect) gets new worker connections. */
+  instanceId: string;
 }
 
 /** What a backend needs to connect: from the conf, `--id/--name` and the keyring. */

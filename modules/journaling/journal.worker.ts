@@ -4,10 +4,11 @@
  * same functions run in-process when no pool is at hand (the CLI's one-shot reads).
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { HostError, threadIoctx } from '../../host/index.js';
 import { crc32c } from './crc32c.js';
 import { decodeObject, ENTRY_OVERHEAD } from './entry-codec.js';
 import { decodeEvent } from './event-codec.js';
-import type { Crc32cBatchTask, DecodeObjectsResult, DecodeObjectsTask, EntryRecord, WorkerResult } from './types.js';
+import type { Crc32cBatchTask, DecodeObjectsResult, DecodeObjectsTask, EntryRecord, ReadDecodeObjectsTask, WorkerResult } from './types.js';
 
 /** CRC32C (Ceph's convention, seed default 0) of each buffer. */
 export function crc32cBatch(task: Crc32cBatchTask): WorkerResult<number[]> {
@@ -37,6 +38,38 @@ export function decodeObjectsInPlace(task: DecodeObjectsTask): unknown {
   return move({
     get [transferableSymbol]() { return buffers; },
     get [valueSymbol]() { return r; },
+  } as never);
+}
+
+/**
+ * Reads byte ranges of a journal's data objects over this worker's own connection to the
+ * journal's cluster (kept for the worker's life) and decodes them like
+ * `decodeObjectsInPlace`: the main thread neither reads (embedded reads are synchronous
+ * SQLite and pread) nor hands buffers over; the read buffers come back transferred, entry
+ * data as views into them. Worker-only.
+ */
+export async function readDecodeObjects(task: ReadDecodeObjectsTask): Promise<unknown> {
+  let data: Uint8Array[];
+  try {
+    const io = await threadIoctx(task.connect, task.pool);
+    data = await Promise.all(task.objects.map((o) => io.read(o.oid, o.offset, o.length).then(
+      // A buffer sharing its memory (a pooled slice) would take the rest along: copy it.
+      (b): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Uint8Array.from(b)),
+      (e: unknown) => {
+        if ((e as { errno?: string }).errno === 'ENOENT') return new Uint8Array(0);
+        throw e;
+      })));
+  } catch (e) {
+    const he = HostError.wrap(e);
+    return { ok: false, code: he.code, message: he.message } satisfies WorkerResult<never>;
+  }
+  const objects = task.objects.map((o, i) => ({ objectNumber: o.objectNumber, data: data[i]! })).filter((o) => o.data.length > 0);
+  const r = decode({ objects }, false);
+  const result: WorkerResult<unknown> = r.ok ? { ok: true, value: { lengths: data.map((d) => d.length), decoded: r.value } } : r;
+  const buffers = [...new Set(objects.map((o) => o.data.buffer))];
+  return move({
+    get [transferableSymbol]() { return buffers; },
+    get [valueSymbol]() { return result; },
   } as never);
 }
 

@@ -22,6 +22,10 @@ export interface JournalHandle {
   readonly imageId: string;
   readonly headerOid: string;
   readonly objectPrefix: string;
+  /** The pool of the data objects (the image's, or the one its journal pool option names). */
+  readonly dataPool: string;
+  /** The name of data object `objectNumber` (in `dataPool`). */
+  objectOid(objectNumber: number): string;
   /** The header: order, splay width, sets, clients with positions and states, tags. */
   metadata(): Promise<JournalMetadata>;
   /** EEXIST when `clientId` is registered; a mirror peer registers with its mirror uuid. */
@@ -39,7 +43,8 @@ export interface JournalHandle {
   /**
    * Raw bytes of data object `objectNumber` from `offset` (at most `length`; empty when the
    * object does not exist or ends before). For incremental readers (the mirror daemon's
-   * replayer) that decode in the worker pool with `decodeObjects` (or `decodeObjectsInPlace`) of `workerFile`.
+   * replayer) that decode in the worker pool with `decodeObjects` (or `decodeObjectsInPlace`) of `workerFile`;
+   * on a cluster with `threadConnect`, `readDecodeObjects` reads and decodes in the worker.
    */
   readObject(objectNumber: number, offset: number, length: number): Promise<Uint8Array>;
   /** A new tag (ownership epoch) with the caller's owner and predecessor. */
@@ -75,6 +80,8 @@ export class JournalsServiceImpl implements JournalsService {
       imageId,
       headerOid: j.header.oid,
       objectPrefix: j.objectPrefix,
+      dataPool: j.dataIo.poolName,
+      objectOid: (n) => j.objectOid(n),
       metadata: () => j.read(),
       registerClient: (id, data = {}) => j.header.registerClient(id, data).then(() => j.header.notify()),
       unregisterClient: (id) => j.header.unregisterClient(id).then(() => j.header.notify()),

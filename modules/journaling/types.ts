@@ -2,6 +2,7 @@
  * Plain-data types of the journal (they survive a structured clone, so workers and other
  * modules can use them): header metadata, clients, positions, tags, and worker tasks.
  */
+import type { ThreadConnectSpec } from '../../host/index.js';
 import type { CorruptEntry } from './entry-codec.js';
 
 /** Ceph's `ObjectPosition`: where one committed entry lives. */
@@ -65,6 +66,23 @@ export type WorkerResult<T> = { ok: true; value: T } | { ok: false; code: string
 /** Task of `decodeObjects`: raw data objects of a journal. */
 export interface DecodeObjectsTask {
   objects: Array<{ objectNumber: number; data: Uint8Array }>;
+}
+
+/**
+ * Task of `readDecodeObjects`: byte ranges of a journal's data objects, read by the worker
+ * itself over its own connection (`Cluster.threadConnect`) and decoded there.
+ */
+export interface ReadDecodeObjectsTask {
+  connect: ThreadConnectSpec;
+  /** The pool of the data objects (`JournalHandle.dataPool`). */
+  pool: string;
+  objects: Array<{ objectNumber: number; oid: string; offset: number; length: number }>;
+}
+
+export interface ReadDecodeObjectsResult {
+  /** Bytes read of each range (short at an object's end; 0 for a missing object). */
+  lengths: number[];
+  decoded: DecodeObjectsResult;
 }
 
 /** One entry, decoded down to its event. */

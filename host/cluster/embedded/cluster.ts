@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { err } from '../../errors.js';
 import { checkMon, type ParsedCaps } from '../caps.js';
-import type { AuthAdmin, Cluster, IoCtx, PoolInfo } from '../store.js';
+import type { AuthAdmin, Cluster, ConnectOptions, IoCtx, PoolInfo, ThreadConnectSpec } from '../store.js';
 import { EmbeddedAuthAdmin } from './auth-admin.js';
 import { ChunkStore } from './chunk-data.js';
 import { Committer, shutDown } from './committer.js';
@@ -35,6 +35,7 @@ export class EmbeddedCluster implements Cluster {
   readonly instanceId: string;
   readonly auth: AuthAdmin;
   readonly caps: ParsedCaps;
+  readonly threadConnect: ThreadConnectSpec | undefined;
   readonly committer: Committer;
   private readonly units: UnitFile;
   private readonly wal: WalSync;
@@ -53,7 +54,8 @@ export class EmbeddedCluster implements Cluster {
     deletePool: Database.Statement<[number]>;
   };
 
-  constructor(readonly db: Db, id: ClusterIdentity) {
+  constructor(readonly db: Db, id: ClusterIdentity, connectedWith?: ConnectOptions) {
+    this.threadConnect = connectedWith && { backend: 'embedded', opts: connectedWith, instanceId: id.instanceId };
     this.fsid = id.fsid;
     this.entity = id.entity;
     this.instanceId = id.instanceId;

@@ -66,7 +66,7 @@ async function connect(opts: ConnectOptions): Promise<Cluster> {
       instanceId: String(row.value),
       caps,
       chunkSize: Number(metaGet(db, 'chunk_size')),
-    });
+    }, { clusterName: opts.clusterName, conf: opts.conf, confPath: opts.confPath, entity: opts.entity, key: opts.key });
   } catch (e) {
     db.close();
     throw e;

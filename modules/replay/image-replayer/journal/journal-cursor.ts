@@ -7,20 +7,20 @@
  * @verbatim
  *  fetch: READ_HEADER (sets, clients)
  *     -> READ_TAILS of the lowest unfinished set's objects, from their offsets, at most
- *        BUDGET bytes (a set below the active set, read to its end, is finished: next set)
- *     -> DECODE in a worker (torn tail: its bytes are read again next time)
+ *        BUDGET bytes, and DECODE them (the Fetcher: both in a worker, or read here and
+ *        decoded in a worker; a torn tail's bytes are read again next time; a set below the
+ *        active set, read to its end, is finished: next set)
  *     -> merge into pending (ordered by tag tid, entry tid)
  *  take(max): entries after the last one taken, consecutive within a tag;
  *     a gap waits for the missing entry, unless a later tag exists (then the rest of that
  *     tag was never acknowledged: skipped, as readJournal does)
  * @endverbatim
  */
-import type { CommitPosition, DecodeObjectsResult, DecodeObjectsTask, EntryRecord, JournalHandle, JournalMetadata, ObjectPosition, WorkerResult } from '../../../journaling/journals-service.js';
+import type { CommitPosition, EntryRecord, JournalHandle, JournalMetadata, ObjectPosition } from '../../../journaling/journals-service.js';
+import type { Fetcher, ObjectRange } from './journal-fetch.js';
 
 /** Bytes read per fetch (all objects together): bounds memory and keeps batches flowing. */
 export const FETCH_BUDGET = 2 * 1024 * 1024;
-
-export type Decoder = (task: DecodeObjectsTask, transfer: ArrayBuffer[]) => Promise<WorkerResult<DecodeObjectsResult>>;
 
 const byTid = (a: EntryRecord, b: EntryRecord) => a.tagTid - b.tagTid || a.entryTid - b.entryTid;
 
@@ -36,7 +36,7 @@ export class JournalCursor {
   /** Frames that failed their CRC or decode: never applied, counted for the log. */
   corrupt = 0;
 
-  constructor(private readonly journal: JournalHandle, private readonly decode: Decoder, from: CommitPosition) {
+  constructor(private readonly journal: JournalHandle, private readonly fetcher: Fetcher, from: CommitPosition) {
     this.last = from[0];
   }
 
@@ -57,18 +57,24 @@ export class JournalCursor {
     while (budget > 0 && this.set <= meta.activeSet) {
       const numbers = Array.from({ length: splay }, (_, i) => this.set! * splay + i);
       const per = Math.max(64 * 1024, Math.floor(budget / splay));
-      const reads = await Promise.all(numbers.map(async (n) => {
-        const len = Math.max(per, this.want.get(n) ?? 0);
-        const off = this.offsets.get(n) ?? 0;
-        const data = await this.journal.readObject(n, off, len);
-        return { n, off, len, data };
-      }));
-      const withData = reads.filter((r) => r.data.length > 0);
-      budget -= withData.reduce((s, r) => s + r.data.length, 0);
-      // Before decoding: the decoder detaches the buffers it is handed.
-      const drained = reads.every((r) => r.data.length < r.len);
-      if (withData.length) {
-        got = (await this.decodeInto(withData)) || got;
+      const ranges = numbers.map((n): ObjectRange => ({ objectNumber: n, offset: this.offsets.get(n) ?? 0, length: Math.max(per, this.want.get(n) ?? 0) }));
+      const { lengths, decoded } = await this.fetcher(ranges);
+      budget -= lengths.reduce((s, l) => s + l, 0);
+      const drained = lengths.every((l, i) => l < ranges[i]!.length);
+      const torn = new Map(decoded.torn.map((x) => [x.objectNumber, x.bytes]));
+      ranges.forEach((r, i) => {
+        const length = lengths[i]!;
+        if (!length) return;
+        const t = torn.get(r.objectNumber) ?? 0;
+        this.offsets.set(r.objectNumber, r.offset + length - t);
+        // One entry larger than the read: read more of it next time.
+        if (t === length && length >= r.length) this.want.set(r.objectNumber, r.length * 2);
+        else this.want.delete(r.objectNumber);
+      });
+      this.corrupt += decoded.corrupt.length;
+      if (decoded.entries.length) {
+        this.pending = this.pending.concat(decoded.entries).sort(byTid);
+        got = true;
       }
       if (!drained) continue;
       // A set below the active one is closed: once read to its end, it is done.
@@ -118,33 +124,5 @@ export class JournalCursor {
     }
     this.pending = this.pending.slice(i);
     return out;
-  }
-
-  private async decodeInto(reads: Array<{ n: number; off: number; len: number; data: Uint8Array }>): Promise<boolean> {
-    const transfer: ArrayBuffer[] = [];
-    // Lengths first: a transferred buffer is detached here (its length reads 0 afterwards).
-    const lengths = reads.map((r) => r.data.length);
-    const objects = reads.map((r) => {
-      // Hand whole buffers to the worker without a copy; pooled slices are copied.
-      let data = r.data;
-      if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer)) data = Uint8Array.from(data);
-      transfer.push(data.buffer as ArrayBuffer);
-      return { objectNumber: r.n, data };
-    });
-    const res = await this.decode({ objects }, transfer);
-    if (!res.ok) throw Object.assign(new Error(res.message), { code: res.code });
-    const torn = new Map(res.value.torn.map((x) => [x.objectNumber, x.bytes]));
-    reads.forEach((r, i) => {
-      const length = lengths[i]!;
-      const t = torn.get(r.n) ?? 0;
-      this.offsets.set(r.n, r.off + length - t);
-      // One entry larger than the read: read more of it next time.
-      if (t === length && length >= r.len) this.want.set(r.n, r.len * 2);
-      else this.want.delete(r.n);
-    });
-    this.corrupt += res.value.corrupt.length;
-    if (!res.value.entries.length) return false;
-    this.pending = this.pending.concat(res.value.entries).sort(byTid);
-    return true;
   }
 }

@@ -8,7 +8,7 @@
  *  schedule (journal notify; a slow safety timer)
  *     |
  *     v
- *  PREPARE_BATCH: cursor.take (fetch + decode in a worker when empty)   <---------+
+ *  PREPARE_BATCH: cursor.take (fetch: read + decode in a worker, when empty) <-----+
  *     |   (nothing new)                                                         |
  *     +------------> idle                                                       |
  *     v                                                                         |
@@ -36,12 +36,13 @@
  * (coalesced, at most one per 20 ms); a slow timer backs the watch up.
  */
 import type { Cluster, WatchHandle } from '../../../../host/index.js';
-import type { CommitPosition, DecodeObjectsResult, EntryRecord, JournalHandle, ObjectPosition, Tag, WorkerResult } from '../../../journaling/journals-service.js';
+import type { CommitPosition, EntryRecord, JournalHandle, ObjectPosition, Tag } from '../../../journaling/journals-service.js';
 import type { Image, WriteEvent } from '../../../rbd/api.js';
 import type { ReplayDeps } from '../../deps.js';
 import type { Replayer } from '../replayer.js';
 import { assemble, type PlannedOp, type RangedEvent } from './batch-plan.js';
 import { JournalCursor } from './journal-cursor.js';
+import { journalFetcher } from './journal-fetch.js';
 import { REPLAY_WORKER } from './replay.worker.js';
 import { demotionReached } from '../tag-history.js';
 
@@ -167,9 +168,7 @@ export class JournalReplayer implements Replayer {
     const client = meta.clients.find((c) => c.id === this.in_.clientId);
     if (!client) throw new Error(`not registered on the primary journal of ${this.in_.pool}/${this.in_.remoteImageId}`);
     this.position = client.commitPosition;
-    const workerFile = this.d.journals.workerFile;
-    this.cursor = new JournalCursor(this.journal, (task, transferList) =>
-      this.d.pool.run<WorkerResult<DecodeObjectsResult>>(task, { filename: workerFile, name: 'decodeObjectsInPlace', transferList }), this.position);
+    this.cursor = new JournalCursor(this.journal, journalFetcher(this.journal, this.in_.remote, this.d.pool, this.d.journals.workerFile), this.position);
     this.watch = await this.journal.watch(() => this.schedule(), (e) => this.d.log.warn(`journal watch of ${this.in_.pool}/${this.in_.remoteImageId}: ${e.message}`));
     this.timer = setInterval(() => this.schedule(), POLL_MS);
     this.schedule();
