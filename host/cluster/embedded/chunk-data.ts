@@ -87,7 +87,13 @@ export class ChunkStore {
   read(objId: number, size: number, offset: number, length: number): Buffer {
     const end = Math.min(size, offset + length);
     if (end <= offset) return Buffer.alloc(0);
-    const out = Buffer.alloc(end - offset);
+    // Not zero-filled up front (that was a sixth of a journal-reading worker's time): stored
+    // bytes are copied in and only the holes between them are zeroed, in order.
+    const out = Buffer.allocUnsafeSlow(end - offset);
+    let filled = 0;
+    const zeroUpTo = (at: number) => {
+      if (at > filled) out.fill(0, filled, at);
+    };
     const C = this.chunkSize;
     const first = Math.floor(offset / C);
     const last = Math.floor((end - 1) / C);
@@ -104,6 +110,8 @@ export class ChunkStore {
       const to = Math.min(end, cStart + stored) - cStart;
       if (to <= from) continue;
       const at = cStart + from - offset;
+      zeroUpTo(at);
+      filled = at + to - from;
       if (row.unit === null) {
         row.data.copy(out, at, from, to);
         continue;
@@ -117,6 +125,7 @@ export class ChunkStore {
       run = { unit: row.unit, from, at, len: to - from };
     }
     flush();
+    zeroUpTo(out.length);
     return out;
   }
 

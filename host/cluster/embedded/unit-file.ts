@@ -246,7 +246,11 @@ export class UnitFile {
     try {
       while (done < length) {
         const n = readSync(this.fd, out, at + done, length - done, unit * this.unitSize + offset + done);
-        if (n === 0) break; // past the end: never written, reads as zeros (out is zero-filled)
+        if (n === 0) {
+          // Past the end of the file: never written, reads as zeros.
+          out.fill(0, at + done, at + length);
+          break;
+        }
         done += n;
       }
     } catch (e) {
