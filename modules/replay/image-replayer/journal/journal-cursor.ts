@@ -11,8 +11,6 @@
  *        decoded in a worker; a torn tail's bytes are read again next time; a set below the
  *        active set, read to its end, is finished: next set)
  *     -> merge into pending (ordered by tag tid, entry tid)
- *  prefetch(): the next fetch starts now, in the background, when little is pending; a
- *     fetch() meanwhile joins it (two fetches would read the same offsets)
  *  take(max): entries after the last one taken, consecutive within a tag;
  *     a gap waits for the missing entry, unless a later tag exists (then the rest of that
  *     tag was never acknowledged: skipped, as readJournal does)
@@ -33,10 +31,6 @@ export class JournalCursor {
   private readonly want = new Map<number, number>();
   private set: number | undefined;
   private pending: EntryRecord[] = [];
-  /** Framed bytes of `pending`. */
-  private pendingBytes = 0;
-  /** The fetch running now (maybe a prefetch). */
-  private fetching: Promise<boolean> | undefined;
   private last: ObjectPosition | undefined;
   meta: JournalMetadata | undefined;
   /** Frames that failed their CRC or decode: never applied, counted for the log. */
@@ -51,40 +45,8 @@ export class JournalCursor {
     return this.pending[this.pending.length - 1];
   }
 
-  /**
-   * Reads what was appended since the last fetch; false when nothing new arrived. A running
-   * prefetch is joined; if it found nothing, one more read looks for what came since.
-   */
+  /** Reads what was appended since the last fetch; false when nothing new arrived. */
   async fetch(): Promise<boolean> {
-    const running = this.fetching;
-    if (running && (await running)) return true;
-    return this.start();
-  }
-
-  /**
-   * Starts the next fetch in the background while less than half a fetch is pending: the
-   * worker reads and decodes while the caller plans and applies what it took (1 MiB replay
-   * waited for each fetch in turn). Its failure surfaces at the next fetch().
-   */
-  prefetch(): void {
-    if (this.fetching || this.pendingBytes >= FETCH_BUDGET / 2) return;
-    this.start().catch(() => undefined);
-  }
-
-  /** Waits for a fetch still running (shutting down). */
-  async settle(): Promise<void> {
-    await this.fetching?.catch(() => undefined);
-  }
-
-  private start(): Promise<boolean> {
-    const p = this.read().finally(() => {
-      if (this.fetching === p) this.fetching = undefined;
-    });
-    this.fetching = p;
-    return p;
-  }
-
-  private async read(): Promise<boolean> {
     const meta = await this.journal.metadata();
     this.meta = meta;
     const splay = meta.splayWidth;
@@ -112,7 +74,6 @@ export class JournalCursor {
       this.corrupt += decoded.corrupt.length;
       if (decoded.entries.length) {
         this.pending = this.pending.concat(decoded.entries).sort(byTid);
-        for (const e of decoded.entries) this.pendingBytes += e.size;
         got = true;
       }
       if (!drained) continue;
@@ -161,7 +122,6 @@ export class JournalCursor {
       i++;
       if (verdict === 'last') break;
     }
-    for (let k = 0; k < i; k++) this.pendingBytes -= this.pending[k]!.size;
     this.pending = this.pending.slice(i);
     return out;
   }

@@ -206,7 +206,6 @@ export class JournalReplayer implements Replayer {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     while (this.running) await this.running.catch(() => undefined);
     for (const a of this.ahead.splice(0)) await a.catch(() => undefined);
-    await this.cursor?.settle();
     await this.watch?.close().catch(() => undefined);
     await this.image?.close().catch(() => undefined);
     await this.journal?.close().catch(() => undefined);
@@ -373,7 +372,6 @@ export class JournalReplayer implements Replayer {
       if (!got) break;
     }
     if (this.stopped && !entries.length) return { entries: [], ops: [], bytes: 0 };
-    if (entries.length) cursor.prefetch();
     const bytes = entries.reduce((n, e) => n + (e.data?.length ?? 0), 0);
     const events = entries.map(toWriteEvent).filter((e): e is WriteEvent => e !== undefined);
     if (events.length && !RANGED.has(events[0]!.type)) return { entries, ops: events, bytes };
