@@ -12,4 +12,4 @@ export type { Logger } from './runtime/logger.js';
 export * from './runtime/module-manifest.js';
 export * from './util/size.js';
 export { formatKeyring } from './cluster/keyring.js';
-export { threadConnection, threadIoctx } from './cluster/thread-connection.js';
+export { threadIoctx } from './cluster/thread-connection.js';

@@ -245,7 +245,7 @@ export interface Cluster {
   /**
    * Set where this connection's I/O runs on the calling thread (embedded: synchronous
    * SQLite and pread): how a worker thread of this process opens the same kind of
-   * connection (`threadConnection`), so bulk reads can leave the main thread. Unset where
+   * connection (`threadIoctx`), so bulk reads can leave the main thread. Unset where
    * I/O is asynchronous already (librados has its own threads).
    */
   readonly threadConnect?: ThreadConnectSpec | undefined;

@@ -37,12 +37,7 @@ function hold(spec: ThreadConnectSpec): Held {
   return h;
 }
 
-/** This thread's connection made the way `spec` says. */
-export function threadConnection(spec: ThreadConnectSpec): Promise<Cluster> {
-  return hold(spec).cluster;
-}
-
-/** A pool of this thread's connection, opened once. */
+/** A pool of this thread's connection made the way `spec` says, opened once. */
 export function threadIoctx(spec: ThreadConnectSpec, pool: string): Promise<IoCtx> {
   const h = hold(spec);
   let io = h.ioctxs.get(pool);

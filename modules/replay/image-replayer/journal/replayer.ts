@@ -123,6 +123,9 @@ interface Batch {
 
 const RANGED = new Set(['write', 'discard', 'write_zeroes']);
 
+/** A batch of one barrier event (resize, feature change): applied alone. */
+const isBarrier = (batch: Batch) => batch.ops.length === 1 && !RANGED.has(batch.ops[0]!.type);
+
 export class JournalReplayer implements Replayer {
   private journal: JournalHandle | undefined;
   private image: Image | undefined;
@@ -246,7 +249,6 @@ export class JournalReplayer implements Replayer {
     let commit: Promise<void> = Promise.resolve();
     const applying: Array<{ done: Promise<void>; batch: Batch; fence: boolean }> = [];
     let drained = false;
-    let failed = false;
     const settleOldest = async () => {
       const { done, batch } = applying.shift()!;
       await done;
@@ -284,7 +286,7 @@ export class JournalReplayer implements Replayer {
           next.catch(() => undefined);
           this.ahead.push(next);
         }
-        const barrier = batch.ops.length === 1 && !RANGED.has(batch.ops[0]!.type);
+        const barrier = isBarrier(batch);
         while (applying.length && (barrier || applying.length >= APPLY_DEPTH || applying[applying.length - 1]!.fence)) await settleOldest();
         const done = this.apply(batch);
         // Awaited in order by settleOldest; a failure meanwhile must not go unhandled.
@@ -292,12 +294,9 @@ export class JournalReplayer implements Replayer {
         applying.push({ done, batch, fence: barrier || batch.entries[batch.entries.length - 1]!.event.type === 'flush' });
       }
       while (applying.length) await settleOldest();
-    } catch (e) {
-      failed = true;
-      throw e;
     } finally {
-      // After a failure, let the batches still in flight finish (their positions are not committed).
-      if (failed) for (const a of applying.splice(0)) await a.done.catch(() => undefined);
+      // Left only after a failure: let them finish (their positions are not committed).
+      for (const a of applying.splice(0)) await a.done.catch(() => undefined);
       await commit;
     }
     if (drained) this.idle();
@@ -422,7 +421,7 @@ export class JournalReplayer implements Replayer {
    */
   private async apply(batch: Batch): Promise<void> {
     const img = this.image!;
-    if (batch.ops.length === 1 && !RANGED.has(batch.ops[0]!.type)) await img.apply(batch.ops[0]!);
+    if (isBarrier(batch)) await img.apply(batch.ops[0]!);
     else if (batch.ops.length) await img.applyDisjoint(batch.ops);
   }
 }
