@@ -2,7 +2,7 @@
  * The host's public API: the only file modules import from (modules never import each
  * other's files or a backend).
  */
-export { Type } from '@sinclair/typebox';
+export { Type } from './vendor/typebox.js';
 export type { Static, TSchema, TObject } from '@sinclair/typebox';
 export * from './errors.js';
 export type * from './cluster/store.js';

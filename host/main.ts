@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import yargs from 'yargs';
+import yargs from './vendor/yargs.js';
 import { entityFromArgs } from './cluster/entity-name.js';
 import { HostError } from './errors.js';
 import { AdminSocketServer } from './runtime/admin-socket.js';

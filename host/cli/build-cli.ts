@@ -4,7 +4,7 @@
  * the kebab-case form as alias). yargs only shapes argv; ajv validates and coerces, so there
  * is one source of error messages (stack-notes §4).
  */
-import type { Argv } from 'yargs';
+import type { Argv } from '../vendor/yargs.js';
 import type { CommandDescription } from '../runtime/command-registry.js';
 
 interface Node {

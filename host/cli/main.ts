@@ -3,7 +3,7 @@
  * needed, as `rbd` talks to the cluster itself), generates the yargs tree from the command
  * table, dispatches, renders the result, and maps errors to `rbdm: <message>` + errno exit.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv } from '../vendor/yargs.js';
 import { err, HostError } from '../errors.js';
 import { Host } from '../runtime/host.js';
 import { createLogger, StreamSink, NULL_SINK } from '../runtime/logger.js';

@@ -105,13 +105,11 @@ export class CommandRegistry {
 }
 
 function lazyCommand(module: string, decl: CommandDecl, compiler: SchemaCompiler): RegisteredCommand {
-  let args: Validator | undefined;
-  let result: Validator | undefined;
   return {
     module,
     decl,
-    validateArgs: (data) => (args ??= compiler.compile(decl.args, decl.prefix))(data),
-    validateResult: decl.result ? (data) => (result ??= compiler.compile(decl.result!, `${decl.prefix} result`))(data) : undefined,
+    validateArgs: compiler.lazy(decl.args, decl.prefix),
+    validateResult: decl.result ? compiler.lazy(decl.result, `${decl.prefix} result`) : undefined,
   };
 }
 

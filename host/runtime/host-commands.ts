@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../vendor/typebox.js';
 import { err } from '../errors.js';
 import { formatConf, resolveConfPath } from '../cluster/conf.js';
 import { writeKeyring } from '../cluster/keyring.js';

@@ -5,7 +5,7 @@
  * the cluster directly rather than to a daemon.
  */
 import { setMaxListeners } from 'node:events';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../vendor/typebox.js';
 import { err, HostError } from '../errors.js';
 import { connectCluster, type LoadedConf } from '../cluster/connect.js';
 import type { ConfView } from '../cluster/conf-view.js';
@@ -37,7 +37,7 @@ export interface HostOptions {
   /** Validate handler results against their schemas (always on in tests). */
   validateResults?: boolean;
   hookTimeoutMs?: number;
-  /** Compile command schemas on first use (the one-shot CLI); the daemon compiles at load. */
+  /** Compile schemas on first use, without the meta-schema check (the one-shot CLI); the daemon compiles all at load. */
   lazySchemas?: boolean;
 }
 
@@ -65,7 +65,7 @@ export class Host {
   readonly log: Logger;
   /** `RBDM_WORKER_THREADS` caps the pool's threads (the bench compares 1 and 2); default: one per core. */
   readonly pool = new WorkerPool(Number(process.env.RBDM_WORKER_THREADS) > 0 ? { maxThreads: Number(process.env.RBDM_WORKER_THREADS) } : {});
-  private readonly compiler = new SchemaCompiler();
+  private readonly compiler: SchemaCompiler;
   private readonly modules = new Map<string, ModuleState>();
   private readonly refusedModules: RefusedModule[] = [];
   private available: LoadedManifest[] = [];
@@ -82,6 +82,7 @@ export class Host {
   constructor(readonly opts: HostOptions) {
     this.log = opts.log ?? createLogger(NULL_SINK);
     this.registry = new CommandRegistry(opts.lazySchemas ?? false);
+    this.compiler = new SchemaCompiler({ metaCheck: !opts.lazySchemas });
     // One listener per loaded module by design (removed when it stops): not a leak past 10.
     setMaxListeners(1000, this.abort.signal);
   }
@@ -282,11 +283,20 @@ export class Host {
     const state = new ModuleState(manifest, m.builtin, this.hostServices());
     try {
       for (const [opt, decl] of Object.entries(manifest.options ?? {})) {
-        const validate = this.compiler.compile(Type.Object({ [opt]: decl.schema }), `${manifest.name}/${opt}`);
-        const box: Record<string, unknown> = {};
-        validate(box);
-        const stored = optionValues.get(`${manifest.name}/${opt}`);
-        state.options.set(opt, { validate, default: box[opt] ?? (decl.schema as { default?: unknown }).default, value: stored, runtime: decl.runtime ?? false });
+        const schema = Type.Object({ [opt]: decl.schema });
+        const what = `${manifest.name}/${opt}`;
+        const stored = optionValues.get(what);
+        const declared = (decl.schema as { default?: unknown }).default;
+        if (this.opts.lazySchemas) {
+          // The CLI: compiled only if the command sets this option.
+          const validate = this.compiler.lazy(schema, what);
+          state.options.set(opt, { validate, default: structuredClone(declared), value: stored, runtime: decl.runtime ?? false });
+        } else {
+          const validate = this.compiler.compile(schema, what);
+          const box: Record<string, unknown> = {};
+          validate(box);
+          state.options.set(opt, { validate, default: box[opt] ?? declared, value: stored, runtime: decl.runtime ?? false });
+        }
       }
       this.registry.registerModule(manifest.name, manifest.commands ?? [], this.compiler);
     } catch (e) {

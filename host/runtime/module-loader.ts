@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
+import { satisfies, validRange } from '../vendor/semver.js';
 import { err, HostError } from '../errors.js';
 import { HOST_API_VERSION, type ModuleManifest } from './module-manifest.js';
 
@@ -76,10 +76,10 @@ export function checkManifest(dir: string, x: unknown): ModuleManifest {
   const m = x as Record<string, unknown>;
   if (typeof m.name !== 'string' || !NAME_RE.test(m.name)) throw bad(`name must be lowercase words and dashes, got ${JSON.stringify(m.name)}`);
   if (m.name !== dir) throw bad(`name '${m.name}' must equal its folder name`);
-  if (typeof m.hostApi !== 'string' || semver.validRange(m.hostApi) === null) {
+  if (typeof m.hostApi !== 'string' || validRange(m.hostApi) === null) {
     throw bad(`hostApi must be a semver range, got ${JSON.stringify(m.hostApi)}`);
   }
-  if (!semver.satisfies(HOST_API_VERSION, m.hostApi)) {
+  if (!satisfies(HOST_API_VERSION, m.hostApi)) {
     throw err('ERR_MODULE_API_MISMATCH',
       `module '${dir}' needs host API ${m.hostApi}, this host offers ${HOST_API_VERSION}`);
   }

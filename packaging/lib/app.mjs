@@ -3,6 +3,7 @@
 // addon already built for this machine's Node (taken from the checkout's `npm ci`).
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleVendor } from '../../scripts/bundle-vendor.mjs';
 import { nodeMajor, packageInfo, repoRoot, run } from './common.mjs';
 
 /** Compiles host/, modules/ and schemas/ (never test/) straight into `<appDir>/dist`. */
@@ -21,6 +22,7 @@ function compile(appDir, work) {
     exclude: [join(repoRoot, 'host/ceph-napi')],
   }));
   run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', cfg]);
+  bundleVendor(join(appDir, 'dist'));
   // Built-in modules may carry non-TS files (READMEs, JSON) next to their code: keep the JSON.
   copyAssets(join(repoRoot, 'modules'), join(appDir, 'dist/modules'));
 }
