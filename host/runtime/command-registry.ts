@@ -31,15 +31,12 @@ export interface CommandDescription {
 export class CommandRegistry {
   private readonly byPrefix = new Map<string, RegisteredCommand>();
 
-  /**
-   * `lazy`: compile a command's validators on its first dispatch instead of at load. The
-   * one-shot CLI runs one command, and compiling ~40 schemas is most of its start-up time;
-   * the daemon compiles eagerly so a module's schema errors refuse it at load.
-   */
-  constructor(private readonly lazy = false) {}
 
-  /** Checks then registers all of a module's commands, or none. */
-  registerModule(module: string, decls: CommandDecl[], compiler: SchemaCompiler): void {
+  /**
+   * Checks then registers all of a module's commands, or none. `lazy`: compile a command's
+   * validators on its first dispatch instead of now (the host says when: host.ts `activate`).
+   */
+  registerModule(module: string, decls: CommandDecl[], compiler: SchemaCompiler, lazy = false): void {
     const staged: Array<[string, RegisteredCommand]> = [];
     const seen = new Set<string>();
     for (const decl of decls) {
@@ -55,7 +52,7 @@ export class CommandRegistry {
         seen.add(prefix);
       }
       checkPositional(module, decl);
-      const cmd = this.lazy ? lazyCommand(module, decl, compiler) : {
+      const cmd = lazy ? lazyCommand(module, decl, compiler) : {
         module,
         decl,
         validateArgs: compiler.compile(decl.args, decl.prefix),

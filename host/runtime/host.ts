@@ -37,7 +37,13 @@ export interface HostOptions {
   /** Validate handler results against their schemas (always on in tests). */
   validateResults?: boolean;
   hookTimeoutMs?: number;
-  /** Compile schemas on first use, without the meta-schema check (the one-shot CLI); the daemon compiles all at load. */
+  /**
+   * Compile every schema on first use, without the meta-schema check (the one-shot CLI).
+   * Otherwise (the daemon) a third-party module's schemas compile, fully checked, when it
+   * loads, so a bad one refuses the module; built-in ones still compile on first use, as they
+   * are part of this build and the test suite compiles them all fully checked
+   * (test/host/runtime/builtin-schemas.test.ts).
+   */
   lazySchemas?: boolean;
 }
 
@@ -81,7 +87,7 @@ export class Host {
 
   constructor(readonly opts: HostOptions) {
     this.log = opts.log ?? createLogger(NULL_SINK);
-    this.registry = new CommandRegistry(opts.lazySchemas ?? false);
+    this.registry = new CommandRegistry();
     this.compiler = new SchemaCompiler({ metaCheck: !opts.lazySchemas });
     // One listener per loaded module by design (removed when it stops): not a leak past 10.
     setMaxListeners(1000, this.abort.signal);
@@ -281,14 +287,15 @@ export class Host {
   private async activate(m: LoadedManifest, optionValues: Map<string, unknown>): Promise<void> {
     const manifest = m.manifest;
     const state = new ModuleState(manifest, m.builtin, this.hostServices());
+    const lazy = this.opts.lazySchemas === true || m.builtin;
     try {
       for (const [opt, decl] of Object.entries(manifest.options ?? {})) {
         const schema = Type.Object({ [opt]: decl.schema });
         const what = `${manifest.name}/${opt}`;
         const stored = optionValues.get(what);
         const declared = (decl.schema as { default?: unknown }).default;
-        if (this.opts.lazySchemas) {
-          // The CLI: compiled only if the command sets this option.
+        if (lazy) {
+          // Compiled only if a command sets this option.
           const validate = this.compiler.lazy(schema, what);
           state.options.set(opt, { validate, default: structuredClone(declared), value: stored, runtime: decl.runtime ?? false });
         } else {
@@ -298,7 +305,7 @@ export class Host {
           state.options.set(opt, { validate, default: box[opt] ?? declared, value: stored, runtime: decl.runtime ?? false });
         }
       }
-      this.registry.registerModule(manifest.name, manifest.commands ?? [], this.compiler);
+      this.registry.registerModule(manifest.name, manifest.commands ?? [], this.compiler, lazy);
     } catch (e) {
       this.refuse({ ...m, name: manifest.name, error: HostError.wrap(e) });
       return;
