@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 
+/** The checkout's packages: a packaging build bundles a dist/ staged outside the checkout. */
+const NODE_MODULES = fileURLToPath(new URL('../node_modules', import.meta.url));
+
 export function bundleVendor(dist) {
   const dir = join(dist, 'host', 'vendor');
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.js'))) {
@@ -17,6 +20,7 @@ export function bundleVendor(dist) {
       outfile: file,
       allowOverwrite: true,
       bundle: true,
+      nodePaths: [NODE_MODULES],
       platform: 'node',
       format: 'esm',
       target: 'node20',
