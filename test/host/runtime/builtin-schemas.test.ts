@@ -55,6 +55,7 @@ t.test('the daemon refuses a third-party module whose schema is bad, when it loa
   await c.create('local');
   const dir = join(c.dir, 'modules');
   mkdirSync(join(dir, 'bad-schema'), { recursive: true });
+  writeFileSync(join(dir, 'bad-schema', 'package.json'), '{ "type": "module" }\n');
   const hostIndex = new URL('../../../host/index.js', import.meta.url).href;
   writeFileSync(join(dir, 'bad-schema', 'index.js'), `import { defineModule } from ${JSON.stringify(hostIndex)};
 export default defineModule({
