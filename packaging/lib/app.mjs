@@ -154,9 +154,11 @@ export function stageApp(root, work) {
   mkdirSync(join(appDir, 'bin'), { recursive: true });
   compile(appDir, work);
   for (const f of ['rbdm.js', 'rbdm-mirror.js']) {
-    // `#!/usr/bin/env -S node FLAGS` (a checkout finds node on PATH) names the system's node
-    // in the package: lintian flags `env -S` as an unusual interpreter.
-    const text = readFileSync(join(repoRoot, 'bin', f), 'utf8').replace(/^#!\/usr\/bin\/env -S node\b/, '#!/usr/bin/node');
+    // `#!/usr/bin/env -S [NAME=VALUE ...] node FLAGS` (a checkout finds node on PATH) names the
+    // system's node in the package: lintian flags `env -S` as an unusual interpreter. The
+    // environment (rbdm-mirror's GLIBC_TUNABLES) comes from the wrapper in /usr/bin instead,
+    // which systemd runs (packaging/etc/rbdm-mirror.sh).
+    const text = readFileSync(join(repoRoot, 'bin', f), 'utf8').replace(/^#!\/usr\/bin\/env -S (?:[A-Z_]+=\S+ )*node\b/, '#!/usr/bin/node');
     writeFileSync(join(appDir, 'bin', f), text);
     chmodSync(join(appDir, 'bin', f), 0o755);
   }

@@ -18,8 +18,17 @@ export function nodeFlagsOf(script: string): string[] {
   const m = /^#!.*\bnode\b(.*)$/.exec(first);
   return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
+/** The `NAME=VALUE` words before `node` on a script's `#!/usr/bin/env -S ...` line. */
+export function envOf(script: string): Record<string, string> {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S (.*?)\bnode\b/.exec(first);
+  return Object.fromEntries((m?.[1] ?? '').split(/\s+/).filter((w) => /^[A-Z_]+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+}
 /** `process.execPath` arguments that start rbdm-mirror as its shebang would (with its node flags). */
 export const RBDM_MIRROR_ARGV = [...nodeFlagsOf(RBDM_MIRROR), RBDM_MIRROR];
+// And its environment (glibc malloc tuning): every rbdm-mirror a test or bench starts with
+// RBDM_MIRROR_ARGV inherits this process's environment.
+for (const [k, v] of Object.entries(envOf(RBDM_MIRROR))) process.env[k] ??= v;
 
 export interface RunResult {
   code: number;
