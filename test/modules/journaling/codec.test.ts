@@ -2,20 +2,35 @@
 // entry), event payloads against their JSON schemas, write splitting, the worker functions.
 import t from 'tap';
 import { Value } from '@sinclair/typebox/value';
-import { crc32c } from '../../../modules/journaling/crc32c.js';
+import { CRC32C_IMPL, crc32c, crc32cJs } from '../../../modules/journaling/crc32c.js';
 import { decodeObject, encodeEntry, ENTRY_OVERHEAD } from '../../../modules/journaling/entry-codec.js';
 import { decodeEvent, encodeEvent, toJournalEvents } from '../../../modules/journaling/event-codec.js';
 import { crc32cBatch, decodeObjects } from '../../../modules/journaling/journal.worker.js';
 import { JournalEvent } from '../../../schemas/journal-events.js';
 
-t.test('CRC32C: the standard check value, Ceph seed convention, incremental', async (t) => {
-  const check = Buffer.from('123456789');
-  t.equal((crc32c(check, 0xffffffff) ^ 0xffffffff) >>> 0, 0xe3069283, 'CRC-32C check value (RFC 3720)');
-  t.equal((crc32c(Buffer.alloc(32), 0xffffffff) ^ 0xffffffff) >>> 0, 0x8a9136aa, '32 zero bytes (RFC 3720 B.4)');
-  const big = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff));
-  t.equal(crc32c(big.subarray(500), crc32c(big.subarray(0, 500))), crc32c(big), 'continuing from a seed equals one pass');
-  t.equal(crc32c(big, 0, 3, 11), crc32c(big.subarray(3, 11)), 'ranges');
-  t.equal(crc32c(Buffer.alloc(0)), 0, "Ceph's seed 0 over nothing is 0");
+for (const [impl, crc] of [['crc32c', crc32c], ['crc32cJs', crc32cJs]] as const) {
+  t.test(`CRC32C (${impl}): the standard check value, Ceph seed convention, incremental`, async (t) => {
+    const check = Buffer.from('123456789');
+    t.equal((crc(check, 0xffffffff) ^ 0xffffffff) >>> 0, 0xe3069283, 'CRC-32C check value (RFC 3720)');
+    t.equal((crc(Buffer.alloc(32), 0xffffffff) ^ 0xffffffff) >>> 0, 0x8a9136aa, '32 zero bytes (RFC 3720 B.4)');
+    const big = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff));
+    t.equal(crc(big.subarray(500), crc(big.subarray(0, 500))), crc(big), 'continuing from a seed equals one pass');
+    t.equal(crc(big, 0, 3, 11), crc(big.subarray(3, 11)), 'ranges');
+    t.equal(crc(new Uint8Array(big.buffer, big.byteOffset + 100, 50)), crc(big.subarray(100, 150)), 'a plain Uint8Array view');
+    t.equal(crc(Buffer.alloc(0)), 0, "Ceph's seed 0 over nothing is 0");
+  });
+}
+
+t.test('CRC32C: the native addon loads here and agrees with the JS tables', async (t) => {
+  t.equal(CRC32C_IMPL, 'native', '@node-rs/crc32 has a build for linux x64 glibc');
+  const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 2654435761) >>> 24));
+  for (const len of [0, 1, 7, 8, 9, 63, 4096, 4137, 65_536, 70_000]) {
+    for (const seed of [0, 1, 0xffffffff, 0x12345678]) {
+      const start = len % 5;
+      const end = Math.min(data.length, start + len);
+      t.equal(crc32c(data, seed, start, end), crc32cJs(data, seed, start, end), `len ${len} seed ${seed.toString(16)}`);
+    }
+  }
 });
 
 t.test('entry framing: round trip, Ceph layout, every flipped byte detected', async (t) => {
