@@ -15,8 +15,8 @@ export class SchemaCompiler {
   /**
    * `metaCheck: false` skips checking each schema against JSON Schema's meta-schema: compiling
    * that meta-schema is 45 ms of the first compile, and a one-shot CLI command pays it for one
-   * schema. Strict mode still refuses unknown keywords and bad types; the daemon, which
-   * compiles every schema when a module loads, keeps the full check.
+   * schema. Strict mode still refuses unknown keywords and bad types; the daemon keeps the
+   * full check (third-party schemas when their module loads, built-in ones on first use).
    */
   constructor(private readonly opts: { metaCheck?: boolean } = {}) {}
 
