@@ -294,16 +294,11 @@ export class Host {
         const what = `${manifest.name}/${opt}`;
         const stored = optionValues.get(what);
         const declared = (decl.schema as { default?: unknown }).default;
-        if (lazy) {
-          // Compiled only if a command sets this option.
-          const validate = this.compiler.lazy(schema, what);
-          state.options.set(opt, { validate, default: structuredClone(declared), value: stored, runtime: decl.runtime ?? false });
-        } else {
-          const validate = this.compiler.compile(schema, what);
-          const box: Record<string, unknown> = {};
-          validate(box);
-          state.options.set(opt, { validate, default: box[opt] ?? declared, value: stored, runtime: decl.runtime ?? false });
-        }
+        // Lazy: compiled only if a command sets this option.
+        const validate = lazy ? this.compiler.lazy(schema, what) : this.compiler.compile(schema, what);
+        // A third-party option's declared default must satisfy its own schema (ajv fills it in).
+        if (!lazy) validate({});
+        state.options.set(opt, { validate, default: structuredClone(declared), value: stored, runtime: decl.runtime ?? false });
       }
       this.registry.registerModule(manifest.name, manifest.commands ?? [], this.compiler, lazy);
     } catch (e) {

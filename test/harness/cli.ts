@@ -12,17 +12,21 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const RBDM = join(ROOT, 'bin', 'rbdm.js');
 export const RBDM_MIRROR = join(ROOT, 'bin', 'rbdm-mirror.js');
-/** The node flags on a script's `#!/usr/bin/env -S node ...` line. */
-export function nodeFlagsOf(script: string): string[] {
+/** A script's `#!/usr/bin/env -S [NAME=VALUE ...] node FLAGS` line: the words before and after `node`. */
+function shebangWords(script: string): { before: string[]; after: string[] } {
   const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!.*\bnode\b(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+  const m = /^#!(.*?)\bnode\b(.*)$/.exec(first);
+  const words = (s: string | undefined) => (s ?? '').trim().split(/\s+/).filter(Boolean);
+  return { before: words(m?.[1]), after: words(m?.[2]) };
+}
+/** The node flags on a script's shebang line. */
+export function nodeFlagsOf(script: string): string[] {
+  return shebangWords(script).after;
 }
 /** The `NAME=VALUE` words before `node` on a script's `#!/usr/bin/env -S ...` line. */
 export function envOf(script: string): Record<string, string> {
-  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env -S (.*?)\bnode\b/.exec(first);
-  return Object.fromEntries((m?.[1] ?? '').split(/\s+/).filter((w) => /^[A-Z_]+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  const vars = shebangWords(script).before.filter((w) => /^[A-Z_]+=/.test(w));
+  return Object.fromEntries(vars.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
 }
 /** `process.execPath` arguments that start rbdm-mirror as its shebang would (with its node flags). */
 export const RBDM_MIRROR_ARGV = [...nodeFlagsOf(RBDM_MIRROR), RBDM_MIRROR];
